@@ -1,0 +1,189 @@
+// What the relay reports to the analysis: plain event structs, delivered
+// synchronously on the worker's loop thread. Views (string_view, spans) are
+// valid only for the duration of the call: an observer that keeps anything
+// copies it. Observers must do O(1) work and must not block; a null observer
+// (the default implementation of every hook) must always work.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace grpcscope {
+
+// downstream is always the client leg, upstream the server leg.
+enum class Hop : uint8_t { kDownstream, kUpstream };
+// Relative to the proxy: a frame it received from, or sent to, that hop's peer.
+enum class Direction : uint8_t { kReceived, kSent };
+
+const char* hopName(Hop hop);
+const char* directionName(Direction direction);
+
+struct ConnectionRef {
+  uint32_t worker = 0;
+  uint64_t id = 0;  // shared by both legs of one relayed connection
+  Hop hop = Hop::kDownstream;
+};
+
+struct ConnectionOpenEvent {
+  ConnectionRef conn;
+  uint64_t at_ns = 0;        // uv_hrtime() clock
+  std::string_view peer;     // "ip:port" of the remote end
+  std::string_view local;    // "ip:port" of our end
+  uint64_t setup_ns = 0;     // upstream: TCP connect time (and resolution); downstream: 0
+};
+
+// Why a leg closed. kUpstreamFailed covers refused/unreachable/timed out.
+enum class CloseReason : uint8_t {
+  kPeerClosed,       // orderly EOF
+  kPeerReset,        // ECONNRESET and other socket errors
+  kProtocolError,    // the peer broke HTTP/2 (GOAWAY with an error code sent)
+  kFlood,            // a flood limit tripped (GOAWAY ENHANCE_YOUR_CALM sent)
+  kTimeout,          // handshake or idle timeout
+  kUpstreamFailed,   // could not connect / handshake to the server
+  kOtherLegClosed,   // the paired leg went away
+  kShutdown,         // drain on SIGTERM/SIGINT
+};
+const char* closeReasonName(CloseReason reason);
+
+struct ConnectionCloseEvent {
+  ConnectionRef conn;
+  uint64_t at_ns = 0;
+  CloseReason reason = CloseReason::kPeerClosed;
+  std::string_view detail;   // human-readable cause ("connection refused")
+  uint64_t streams = 0;      // streams this leg carried
+  uint64_t bytes_in = 0;     // bytes read from the socket
+  uint64_t bytes_out = 0;    // bytes written to the socket
+};
+
+// HTTP/2 SETTINGS identifiers as in RFC 9113 section 6.5.2.
+struct SettingEntry {
+  uint16_t id = 0;
+  uint32_t value = 0;
+};
+
+struct SettingsEvent {
+  ConnectionRef conn;
+  Direction direction = Direction::kReceived;
+  bool ack = false;
+  const SettingEntry* entries = nullptr;
+  size_t count = 0;
+};
+
+struct StreamEvent {
+  ConnectionRef conn;
+  int32_t stream_id = 0;     // the id on this hop
+  uint64_t at_ns = 0;
+};
+
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct HeadersEvent {
+  ConnectionRef conn;
+  Direction direction = Direction::kReceived;
+  int32_t stream_id = 0;
+  uint64_t at_ns = 0;
+  const HeaderField* fields = nullptr;
+  size_t count = 0;
+  bool trailers = false;     // the second header block of a stream
+  bool end_stream = false;
+};
+
+struct DataEvent {
+  ConnectionRef conn;
+  Direction direction = Direction::kReceived;
+  int32_t stream_id = 0;
+  uint64_t at_ns = 0;
+  size_t length = 0;         // payload bytes in this frame (or chunk, for received data)
+  bool end_stream = false;
+  // Received data only: the payload bytes of this chunk (a DATA frame may
+  // arrive in several chunks). Never logged; the analysis samples it.
+  const uint8_t* bytes = nullptr;
+};
+
+struct RstStreamEvent {
+  ConnectionRef conn;
+  Direction direction = Direction::kReceived;
+  int32_t stream_id = 0;
+  uint32_t error_code = 0;
+};
+
+struct StreamCloseEvent {
+  ConnectionRef conn;
+  int32_t stream_id = 0;
+  uint64_t at_ns = 0;
+  uint32_t error_code = 0;   // nghttp2's close code (0 when ended normally)
+};
+
+struct WindowUpdateEvent {
+  ConnectionRef conn;
+  Direction direction = Direction::kReceived;
+  int32_t stream_id = 0;     // 0: the connection window
+  uint32_t increment = 0;
+};
+
+// The relay had bytes for a peer but the peer's flow-control window was
+// closed (blocked), and later reopened (unblocked, with the blocked time).
+struct FlowControlEvent {
+  ConnectionRef conn;
+  int32_t stream_id = 0;     // 0: the connection window
+  uint64_t at_ns = 0;
+  bool blocked = true;
+  uint64_t blocked_ns = 0;   // unblocked events: how long it was blocked
+  size_t pending_bytes = 0;  // bytes waiting when it changed state
+};
+
+struct PingEvent {
+  ConnectionRef conn;
+  Direction direction = Direction::kReceived;
+  bool ack = false;
+  uint64_t opaque = 0;
+  uint64_t at_ns = 0;
+  uint64_t rtt_ns = 0;       // on a received ACK of a PING the proxy relayed to this hop
+};
+
+struct GoawayEvent {
+  ConnectionRef conn;
+  Direction direction = Direction::kReceived;
+  int32_t last_stream_id = 0;
+  uint32_t error_code = 0;
+  std::string_view debug_data;
+};
+
+// A flood or protocol limit tripped on one connection.
+struct ViolationEvent {
+  ConnectionRef conn;
+  std::string_view kind;     // "settings_flood", "ping_flood", "rapid_reset", "header_list_too_large", "protocol"
+  uint32_t error_code = 0;   // the GOAWAY code sent
+};
+
+// A call the proxy answered itself because the upstream could not be used.
+struct UpstreamFailureEvent {
+  ConnectionRef conn;        // the downstream connection
+  int32_t stream_id = 0;     // 0: the connection as a whole
+  std::string_view cause;    // the grpc-message sent
+};
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void onConnectionOpen(const ConnectionOpenEvent&) {}
+  virtual void onConnectionClose(const ConnectionCloseEvent&) {}
+  virtual void onSettings(const SettingsEvent&) {}
+  virtual void onStreamOpen(const StreamEvent&) {}
+  virtual void onHeaders(const HeadersEvent&) {}
+  virtual void onData(const DataEvent&) {}
+  virtual void onRstStream(const RstStreamEvent&) {}
+  virtual void onStreamClose(const StreamCloseEvent&) {}
+  virtual void onWindowUpdate(const WindowUpdateEvent&) {}
+  virtual void onFlowControl(const FlowControlEvent&) {}
+  virtual void onPing(const PingEvent&) {}
+  virtual void onGoaway(const GoawayEvent&) {}
+  virtual void onViolation(const ViolationEvent&) {}
+  virtual void onUpstreamFailure(const UpstreamFailureEvent&) {}
+};
+
+}  // namespace grpcscope
