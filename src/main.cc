@@ -1,0 +1,131 @@
+// grpcscope: parse flags and config, start the workers, print where we
+// listen, and turn SIGTERM/SIGINT into a drain (GOAWAY, finish in-flight
+// streams, exit 0 by the drain timeout). A second signal aborts at once.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "analysis/logging_observer.h"
+#include "app/options.h"
+#include "proxy/worker.h"
+
+namespace {
+
+using grpcscope::Config;
+using grpcscope::Worker;
+
+struct Supervisor {
+  uv_loop_t* loop = nullptr;
+  std::vector<std::unique_ptr<Worker>> workers;
+  uv_signal_t sigterm;
+  uv_signal_t sigint;
+  uv_timer_t drain_timer;
+  uv_async_t worker_exited;
+  std::atomic<int> running{0};
+  bool draining = false;
+  uint32_t drain_ms = 0;
+};
+
+void closeSupervisor(Supervisor* s) {
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->drain_timer), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->worker_exited), nullptr);
+}
+
+void onSignal(uv_signal_t* handle, int signum) {
+  auto* s = static_cast<Supervisor*>(handle->data);
+  if (s->draining) {
+    spdlog::warn("second signal: closing every connection now");
+    for (auto& w : s->workers) w->requestAbort();
+    return;
+  }
+  s->draining = true;
+  spdlog::info("signal {}: draining (GOAWAY sent, in-flight streams may finish within {} ms)", signum, s->drain_ms);
+  for (auto& w : s->workers) w->requestDrain();
+  uv_timer_start(
+      &s->drain_timer,
+      [](uv_timer_t* t) {
+        auto* s = static_cast<Supervisor*>(t->data);
+        spdlog::warn("drain timeout: closing the remaining connections");
+        for (auto& w : s->workers) w->requestAbort();
+      },
+      s->drain_ms, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config;
+  grpcscope::OptionsResult parsed = grpcscope::parseOptions(argc, argv, config);
+  if (!parsed.ok) {
+    std::FILE* out = parsed.exit_code == 0 ? stdout : stderr;
+    std::fprintf(out, "%s\n", parsed.message.c_str());
+    return parsed.exit_code;
+  }
+
+  auto logger = spdlog::stderr_color_mt("grpcscope");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(grpcscope::toSpdlogLevel(config.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  Supervisor s;
+  s.loop = uv_default_loop();
+  s.drain_ms = config.timeouts.drain_ms;
+
+  bool reuse_port = config.workers > 1;
+  uint16_t port = config.listen.port;
+  for (int i = 0; i < config.workers; ++i) {
+    auto worker = std::make_unique<Worker>(static_cast<uint32_t>(i), config,
+                                           std::make_unique<grpcscope::LoggingObserver>());
+    uint16_t bound = 0;
+    std::string error = worker->listen(port, reuse_port, &bound);
+    if (!error.empty()) {
+      std::fprintf(stderr, "grpcscope: %s\n", error.c_str());
+      return 2;
+    }
+    port = bound;  // workers after the first share the port the first one got
+    s.workers.push_back(std::move(worker));
+  }
+
+  uv_signal_init(s.loop, &s.sigterm);
+  uv_signal_init(s.loop, &s.sigint);
+  uv_timer_init(s.loop, &s.drain_timer);
+  s.sigterm.data = s.sigint.data = s.drain_timer.data = &s;
+  uv_signal_start(&s.sigterm, onSignal, SIGTERM);
+  uv_signal_start(&s.sigint, onSignal, SIGINT);
+  uv_async_init(s.loop, &s.worker_exited, [](uv_async_t* a) {
+    auto* s = static_cast<Supervisor*>(a->data);
+    if (s->running.load() == 0) closeSupervisor(s);
+  });
+  s.worker_exited.data = &s;
+
+  s.running = static_cast<int>(s.workers.size());
+  for (auto& w : s.workers) {
+    w->start([&s] {
+      s.running.fetch_sub(1);
+      uv_async_send(&s.worker_exited);
+    });
+  }
+
+  grpcscope::HostPort shown = config.listen;
+  shown.port = port;
+  std::printf("grpcscope listening on %s (%s) -> upstream %s (%s), admin %s\n", shown.toString().c_str(),
+              config.tls.enabled() ? "tls" : "h2c", config.upstream.toString().c_str(),
+              config.upstream_tls.enabled ? "tls" : "h2c", config.admin.toString().c_str());
+  std::fflush(stdout);
+  spdlog::info("grpcscope {} started: {} worker(s), listening on {}, upstream {}", grpcscope::versionString(),
+               config.workers, shown.toString(), config.upstream.toString());
+
+  uv_run(s.loop, UV_RUN_DEFAULT);
+  for (auto& w : s.workers) w->join();
+  s.workers.clear();
+  uv_loop_close(s.loop);
+  spdlog::info("grpcscope stopped");
+  return 0;
+}
