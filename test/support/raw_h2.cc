@@ -1,0 +1,267 @@
+#include "support/raw_h2.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+namespace grpcscope::testsupport::h2 {
+
+const char* errorCodeName(uint32_t code) {
+  static const char* const kNames[] = {"NO_ERROR",         "PROTOCOL_ERROR",      "INTERNAL_ERROR",
+                                       "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",  "STREAM_CLOSED",
+                                       "FRAME_SIZE_ERROR", "REFUSED_STREAM",      "CANCEL",
+                                       "COMPRESSION_ERROR", "CONNECT_ERROR",      "ENHANCE_YOUR_CALM",
+                                       "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED"};
+  return code < 14 ? kNames[code] : "UNKNOWN_ERROR_CODE";
+}
+
+namespace {
+void put32(std::string& out, uint32_t v) {
+  out.push_back(static_cast<char>(v >> 24));
+  out.push_back(static_cast<char>(v >> 16));
+  out.push_back(static_cast<char>(v >> 8));
+  out.push_back(static_cast<char>(v));
+}
+uint32_t get32(const std::string& s, size_t at) {
+  auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(s[at + i])); };
+  return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
+}
+}  // namespace
+
+std::string frameHeader(uint32_t length, uint8_t type, uint8_t flags, uint32_t stream_id) {
+  std::string out;
+  out.push_back(static_cast<char>(length >> 16));
+  out.push_back(static_cast<char>(length >> 8));
+  out.push_back(static_cast<char>(length));
+  out.push_back(static_cast<char>(type));
+  out.push_back(static_cast<char>(flags));
+  put32(out, stream_id & 0x7fffffffu);
+  return out;
+}
+
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream_id, std::string_view payload) {
+  std::string out = frameHeader(static_cast<uint32_t>(payload.size()), type, flags, stream_id);
+  out.append(payload);
+  return out;
+}
+
+std::string settingsFrame(const std::vector<std::pair<uint16_t, uint32_t>>& settings) {
+  std::string payload;
+  for (auto [id, value] : settings) {
+    payload.push_back(static_cast<char>(id >> 8));
+    payload.push_back(static_cast<char>(id));
+    put32(payload, value);
+  }
+  return frame(kSettings, 0, 0, payload);
+}
+
+std::string settingsAck() { return frame(kSettings, kFlagAck, 0, {}); }
+
+std::string pingFrame(uint64_t opaque, bool ack) {
+  std::string payload;
+  put32(payload, static_cast<uint32_t>(opaque >> 32));
+  put32(payload, static_cast<uint32_t>(opaque));
+  return frame(kPing, ack ? kFlagAck : 0, 0, payload);
+}
+
+std::string rstStreamFrame(uint32_t stream_id, uint32_t error_code) {
+  std::string payload;
+  put32(payload, error_code);
+  return frame(kRstStream, 0, stream_id, payload);
+}
+
+std::string windowUpdateFrame(uint32_t stream_id, uint32_t increment) {
+  std::string payload;
+  put32(payload, increment);
+  return frame(kWindowUpdate, 0, stream_id, payload);
+}
+
+std::string headersFrames(uint32_t stream_id, std::string_view block, bool end_stream, size_t max_frame_size) {
+  std::string out;
+  size_t first = std::min(block.size(), max_frame_size);
+  uint8_t flags = (end_stream ? kFlagEndStream : 0) | (first == block.size() ? kFlagEndHeaders : 0);
+  out += frame(kHeaders, flags, stream_id, block.substr(0, first));
+  for (size_t at = first; at < block.size(); at += max_frame_size) {
+    size_t n = std::min(max_frame_size, block.size() - at);
+    out += frame(kContinuation, at + n == block.size() ? kFlagEndHeaders : 0, stream_id, block.substr(at, n));
+  }
+  return out;
+}
+
+std::string hpackInteger(uint64_t value, int prefix_bits, uint8_t first_byte_flags) {
+  std::string out;
+  const uint64_t max_prefix = (1u << prefix_bits) - 1;
+  if (value < max_prefix) {
+    out.push_back(static_cast<char>(first_byte_flags | value));
+    return out;
+  }
+  out.push_back(static_cast<char>(first_byte_flags | max_prefix));
+  value -= max_prefix;
+  while (value >= 128) {
+    out.push_back(static_cast<char>((value % 128) + 128));
+    value /= 128;
+  }
+  out.push_back(static_cast<char>(value));
+  return out;
+}
+
+std::string hpackLiteral(std::string_view name, std::string_view value) {
+  std::string out(1, '\0');  // 0000 0000: literal without indexing, new name
+  out += hpackInteger(name.size(), 7, 0);  // H=0: no Huffman
+  out.append(name);
+  out += hpackInteger(value.size(), 7, 0);
+  out.append(value);
+  return out;
+}
+
+std::string grpcRequestBlock(std::string_view authority, std::string_view path,
+                             const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::string block;
+  block += hpackLiteral(":method", "POST");
+  block += hpackLiteral(":scheme", "http");
+  block += hpackLiteral(":path", path);
+  block += hpackLiteral(":authority", authority);
+  block += hpackLiteral("content-type", "application/grpc");
+  block += hpackLiteral("te", "trailers");
+  for (const auto& [k, v] : extra) block += hpackLiteral(k, v);
+  return block;
+}
+
+std::string grpcMessage(std::string_view serialized) {
+  std::string out(1, '\0');
+  put32(out, static_cast<uint32_t>(serialized.size()));
+  out.append(serialized);
+  return out;
+}
+
+std::string Outcome::describe() const {
+  std::ostringstream s;
+  s << frames.size() << " frames [";
+  for (size_t i = 0; i < frames.size() && i < 12; ++i) {
+    s << (i ? " " : "") << "t" << int(frames[i].type) << "/f" << int(frames[i].flags) << "/s" << frames[i].stream_id
+      << "/" << frames[i].payload.size() << "B";
+  }
+  if (frames.size() > 12) s << " ...";
+  s << "]";
+  if (goaway) {
+    s << ", GOAWAY " << errorCodeName(goaway_error) << " (" << goaway_error << ") last_stream " << goaway_last_stream
+      << " debug '" << goaway_debug << "'";
+  } else {
+    s << ", no GOAWAY";
+  }
+  s << (closed ? (reset ? ", closed by reset" : ", closed") : ", still open");
+  if (send_failed) s << ", send failed";
+  if (timed_out) s << ", timed out";
+  if (!unparsed.empty()) s << ", " << unparsed.size() << " unparsed bytes: '" << unparsed.substr(0, 60) << "'";
+  return s.str();
+}
+
+RawConnection::~RawConnection() { close(); }
+
+void RawConnection::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool RawConnection::connect(const std::string& host, uint16_t port, std::string* error) {
+  close();
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    *error = "not an IPv4 address: " + host;
+    return false;
+  }
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    *error = "connect " + host + ":" + std::to_string(port) + ": " + std::strerror(errno);
+    close();
+    return false;
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  return true;
+}
+
+void RawConnection::parse() {
+  size_t at = 0;
+  while (inbuf_.size() - at >= 9) {
+    uint32_t length = static_cast<uint8_t>(inbuf_[at]) << 16 | static_cast<uint8_t>(inbuf_[at + 1]) << 8 |
+                      static_cast<uint8_t>(inbuf_[at + 2]);
+    if (inbuf_.size() - at < 9 + length) break;
+    Frame f;
+    f.type = static_cast<uint8_t>(inbuf_[at + 3]);
+    f.flags = static_cast<uint8_t>(inbuf_[at + 4]);
+    f.stream_id = get32(inbuf_, at + 5) & 0x7fffffffu;
+    f.payload = inbuf_.substr(at + 9, length);
+    if (f.type == kGoaway && !outcome_.goaway && f.payload.size() >= 8) {
+      outcome_.goaway = true;
+      outcome_.goaway_last_stream = get32(f.payload, 0) & 0x7fffffffu;
+      outcome_.goaway_error = get32(f.payload, 4);
+      outcome_.goaway_debug = f.payload.substr(8);
+    }
+    outcome_.frames.push_back(std::move(f));
+    at += 9 + length;
+  }
+  inbuf_.erase(0, at);
+  outcome_.unparsed = inbuf_;
+}
+
+Outcome RawConnection::exchange(std::string_view data, std::chrono::milliseconds timeout) {
+  return sendAndWait(data, [](const Outcome&) { return false; }, timeout);
+}
+
+Outcome RawConnection::sendAndWait(std::string_view data, const std::function<bool(const Outcome&)>& done,
+                                   std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t sent = 0;
+  outcome_.timed_out = false;
+  while (fd_ >= 0 && !outcome_.closed) {
+    if (sent == data.size() && done(outcome_)) return outcome_;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      outcome_.timed_out = true;
+      return outcome_;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (sent < data.size()) p.events |= POLLOUT;
+    int n = poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 50)));
+    if (n < 0 && errno != EINTR) break;
+    if (n <= 0) continue;
+    if (p.revents & POLLOUT) {
+      ssize_t w = send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (w > 0) {
+        sent += static_cast<size_t>(w);
+      } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        outcome_.send_failed = true;
+        data = data.substr(0, sent);  // stop writing, keep reading what is left
+      }
+    }
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+      char buf[65536];
+      ssize_t r = recv(fd_, buf, sizeof buf, 0);
+      if (r > 0) {
+        inbuf_.append(buf, static_cast<size_t>(r));
+        parse();
+      } else if (r == 0) {
+        outcome_.closed = true;
+      } else if (errno != EAGAIN && errno != EINTR) {
+        outcome_.closed = true;
+        outcome_.reset = errno == ECONNRESET;
+      }
+    }
+  }
+  if (sent < data.size()) outcome_.send_failed = true;
+  return outcome_;
+}
+
+}  // namespace grpcscope::testsupport::h2

@@ -1,0 +1,134 @@
+// Raw HTTP/2 over a loopback TCP socket, for the bad-input tests: frames are
+// built byte by byte (RFC 9113 §4.1: 24-bit length, type, flags, 31-bit
+// stream id, then the payload) so tests can send exactly what a broken or
+// hostile client would, and read back what the proxy answers (its GOAWAY).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace grpcscope::testsupport::h2 {
+
+// RFC 9113 §6 frame types.
+enum FrameType : uint8_t {
+  kData = 0x0,
+  kHeaders = 0x1,
+  kPriority = 0x2,
+  kRstStream = 0x3,
+  kSettings = 0x4,
+  kPushPromise = 0x5,
+  kPing = 0x6,
+  kGoaway = 0x7,
+  kWindowUpdate = 0x8,
+  kContinuation = 0x9,
+};
+
+// RFC 9113 §6 flags.
+enum Flags : uint8_t {
+  kFlagEndStream = 0x1,
+  kFlagAck = 0x1,
+  kFlagEndHeaders = 0x4,
+  kFlagPadded = 0x8,
+};
+
+// RFC 9113 §7 error codes.
+enum ErrorCode : uint32_t {
+  kNoError = 0x0,
+  kProtocolError = 0x1,
+  kInternalError = 0x2,
+  kFlowControlError = 0x3,
+  kSettingsTimeout = 0x4,
+  kStreamClosed = 0x5,
+  kFrameSizeError = 0x6,
+  kRefusedStream = 0x7,
+  kCancel = 0x8,
+  kCompressionError = 0x9,
+  kConnectError = 0xa,
+  kEnhanceYourCalm = 0xb,
+  kInadequateSecurity = 0xc,
+  kHttp11Required = 0xd,
+};
+const char* errorCodeName(uint32_t code);
+
+// RFC 9113 §3.4.
+inline constexpr std::string_view kClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+// A frame header claiming `length`, whatever the payload that follows.
+std::string frameHeader(uint32_t length, uint8_t type, uint8_t flags, uint32_t stream_id);
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream_id, std::string_view payload);
+std::string settingsFrame(const std::vector<std::pair<uint16_t, uint32_t>>& settings = {});
+std::string settingsAck();
+std::string pingFrame(uint64_t opaque, bool ack = false);
+std::string rstStreamFrame(uint32_t stream_id, uint32_t error_code);
+std::string windowUpdateFrame(uint32_t stream_id, uint32_t increment);
+// HEADERS (+ CONTINUATION when the block exceeds max_frame_size).
+std::string headersFrames(uint32_t stream_id, std::string_view block, bool end_stream,
+                          size_t max_frame_size = 16384);
+
+// HPACK (RFC 7541): an integer with an n-bit prefix (§5.1) and a literal
+// header field without indexing, new name, no Huffman coding (§6.2.2).
+std::string hpackInteger(uint64_t value, int prefix_bits, uint8_t first_byte_flags);
+std::string hpackLiteral(std::string_view name, std::string_view value);
+// The header block of a gRPC request to `path` plus `extra` headers.
+std::string grpcRequestBlock(std::string_view authority, std::string_view path,
+                             const std::vector<std::pair<std::string, std::string>>& extra = {});
+// A gRPC length-prefixed message (5-byte prefix: compressed flag, length).
+std::string grpcMessage(std::string_view serialized);
+
+struct Frame {
+  uint8_t type = 0;
+  uint8_t flags = 0;
+  uint32_t stream_id = 0;
+  std::string payload;
+};
+
+// What the peer did after we sent our bytes.
+struct Outcome {
+  std::vector<Frame> frames;   // every complete frame received, in order
+  bool goaway = false;         // the first GOAWAY received:
+  uint32_t goaway_error = 0;
+  uint32_t goaway_last_stream = 0;
+  std::string goaway_debug;
+  bool closed = false;         // the peer closed (EOF or reset)
+  bool reset = false;          // ... with a TCP reset (ECONNRESET)
+  bool send_failed = false;    // our bytes could not all be written (peer closed first)
+  bool timed_out = false;      // neither closed nor done before the deadline
+  std::string unparsed;        // trailing bytes that are no complete frame (e.g. an HTTP/1 reply)
+  std::string describe() const;
+};
+
+class RawConnection {
+ public:
+  RawConnection() = default;
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connect(const std::string& host, uint16_t port, std::string* error);
+  int fd() const { return fd_; }
+  void close();
+
+  // Writes `data` while reading whatever comes back (so neither side can
+  // block the other on full buffers), then keeps reading until the peer
+  // closes, or until `timeout`. Frames are parsed as they arrive.
+  Outcome exchange(std::string_view data, std::chrono::milliseconds timeout);
+
+  // Writes `data` and reads until `done(outcome)` holds, the peer closed, or
+  // `timeout`. The outcome accumulates over the connection's life.
+  Outcome sendAndWait(std::string_view data, const std::function<bool(const Outcome&)>& done,
+                      std::chrono::milliseconds timeout);
+
+ private:
+  void parse();
+
+  int fd_ = -1;
+  std::string inbuf_;
+  Outcome outcome_;
+};
+
+}  // namespace grpcscope::testsupport::h2
