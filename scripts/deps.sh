@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages grpcscope needs to build, test and run the
+# demo. Only what is missing is installed: on a machine that has everything,
+# this runs no apt-get at all. Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+# One list for everyone: add packages here.
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libuv1-dev libnghttp2-dev libssl-dev
+  libprotobuf-dev protobuf-compiler
+  libspdlog-dev libfmt-dev
+  prometheus-cpp-dev libcivetweb-dev
+  libgtest-dev libgmock-dev
+  libcli11-dev libyaml-cpp-dev nlohmann-json3-dev
+  libgrpc++-dev protobuf-compiler-grpc
+  python3-grpcio python3-protobuf
+  nghttp2-client openssl procps
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "deps: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+
+echo "deps: installing ${#missing[@]} missing package(s): ${missing[*]}"
+sudo_cmd=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "deps: missing packages and not root (and no sudo): ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
