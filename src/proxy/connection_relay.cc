@@ -278,6 +278,8 @@ void ConnectionRelay::onLegData(Leg& leg, const uint8_t* data, size_t len) {
 }
 
 void ConnectionRelay::failConnection(Leg& leg, uint32_t error_code, std::string_view kind, CloseReason reason) {
+  if (leg.violation_reported) return;
+  leg.violation_reported = true;
   ViolationEvent ev;
   ev.conn = leg.ref();
   ev.kind = kind;

@@ -92,6 +92,10 @@ class ConnectionRelay {
     std::array<uint32_t, 7> offered{};
     std::array<bool, 7> offered_set{};
     uint32_t goaway_sent_code = kNoReset;
+    bool violation_reported = false;
+    // Rapid-reset guard (CVE-2023-44487): a token bucket over RST_STREAM received.
+    double reset_tokens = -1;  // -1: not started
+    uint64_t reset_refill_ns = 0;
     ConnectionRef ref() const;
   };
 
@@ -151,6 +155,7 @@ class ConnectionRelay {
   void onPingRecv(Leg& leg, const nghttp2_ping& ping);
   void onGoawayRecv(Leg& leg, const nghttp2_goaway& goaway);
   void onRstStreamRecv(Leg& leg, const nghttp2_rst_stream& rst);
+  bool resetFlood(Leg& leg);
   void onWindowUpdateRecv(Leg& leg, const nghttp2_window_update& wu);
   void mirrorWindow(Leg& from, int32_t from_stream, Leg& to, int32_t to_stream);
   void submitGoaway(Leg& leg, uint32_t error_code, std::string_view debug);

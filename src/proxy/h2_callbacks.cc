@@ -76,7 +76,9 @@ nghttp2_option* makeSessionOptions(const LimitConfig& limits, bool server) {
   nghttp2_option_set_max_outbound_ack(opt, limits.max_outbound_ack);
   if (server) {
     // CVE-2023-44487 (rapid reset): a token bucket over incoming RST_STREAM.
-    nghttp2_option_set_stream_reset_rate_limit(opt, limits.reset_burst, limits.reset_rate);
+    // The relay's own guard trips first (with GOAWAY ENHANCE_YOUR_CALM); nghttp2's,
+    // at twice the budget, is the backstop.
+    nghttp2_option_set_stream_reset_rate_limit(opt, 2ull * limits.reset_burst, 2ull * limits.reset_rate);
   }
   return opt;
 }

@@ -152,6 +152,15 @@ int ConnectionRelay::onFrameSend(Leg& leg, const nghttp2_frame* frame) {
       break;
     }
     case NGHTTP2_GOAWAY: {
+      if (frame->goaway.error_code != NGHTTP2_NO_ERROR && !leg.violation_reported) {
+        // nghttp2 found the peer at fault by itself (bad frame, size, HPACK).
+        leg.violation_reported = true;
+        ViolationEvent v;
+        v.conn = leg.ref();
+        v.kind = "protocol";
+        v.error_code = frame->goaway.error_code;
+        observer_.onViolation(v);
+      }
       GoawayEvent ev;
       ev.conn = leg.ref();
       ev.direction = Direction::kSent;
@@ -376,6 +385,9 @@ void ConnectionRelay::onRstStreamRecv(Leg& leg, const nghttp2_rst_stream& rst) {
   ev.stream_id = rst.hd.stream_id;
   ev.error_code = rst.error_code;
   observer_.onRstStream(ev);
+  if (leg.hop_ == Hop::kDownstream && resetFlood(leg)) {
+    failConnection(leg, NGHTTP2_ENHANCE_YOUR_CALM, "rapid_reset", CloseReason::kFlood);
+  }
   StreamRelay* sr = streamFor(leg, rst.hd.stream_id);
   if (!sr) return;
   // Relayed from onStreamClose, which nghttp2 calls next.
@@ -384,6 +396,21 @@ void ConnectionRelay::onRstStreamRecv(Leg& leg, const nghttp2_rst_stream& rst) {
   } else {
     sr->server_reset = rst.error_code;
   }
+}
+
+bool ConnectionRelay::resetFlood(Leg& leg) {
+  const LimitConfig& limits = config_.limits;
+  uint64_t now = nowNs();
+  if (leg.reset_tokens < 0) {
+    leg.reset_tokens = limits.reset_burst;
+    leg.reset_refill_ns = now;
+  }
+  leg.reset_tokens = std::min<double>(limits.reset_burst,
+                                      leg.reset_tokens + (now - leg.reset_refill_ns) * 1e-9 * limits.reset_rate);
+  leg.reset_refill_ns = now;
+  if (leg.reset_tokens < 1) return true;
+  leg.reset_tokens -= 1;
+  return false;
 }
 
 // ---------------------------------------------------------------------------
