@@ -71,7 +71,10 @@ stop() {
 }
 
 cleanup() {
-  trap - INT TERM EXIT
+  # A second Ctrl-C (or the terminal's SIGINT arriving twice) must not cut the
+  # orderly stop short: each process gets at most 20 s anyway.
+  trap 'echo "demo: still stopping..." >&2' INT TERM
+  trap - EXIT
   echo
   echo "demo: stopping the load, grpcscope and the echo server"
   local pid
@@ -105,21 +108,24 @@ wait_listening() {
   exit 1
 }
 
-"$bin/grpcscope-echo-server" --listen "$host:$server_port" >"$logs/echo-server.log" 2>&1 &
+# Each process runs in a session of its own (setsid), so that Ctrl-C in the
+# terminal reaches only this script, which then stops them in order: load
+# first, then grpcscope (it drains), then the server.
+setsid "$bin/grpcscope-echo-server" --listen "$host:$server_port" >"$logs/echo-server.log" 2>&1 &
 server_pid=$!
 wait_listening "$server_port" "$server_pid" 20 "the echo server" "$logs/echo-server.log"
 
 # grpcscope's own output goes to the terminal and to its log.
-"$bin/grpcscope" --listen "$host:$proxy_port" --upstream "$host:$server_port" \
+setsid "$bin/grpcscope" --listen "$host:$proxy_port" --upstream "$host:$server_port" \
   --admin "$host:$admin_port" --log-level "$log_level" > >(tee "$logs/grpcscope.log") 2>&1 &
 proxy_pid=$!
 wait_listening "$proxy_port" "$proxy_pid" 20 "grpcscope" "$logs/grpcscope.log"
 
-"$bin/grpcscope-loadgen" --target "$host:$proxy_port" --scenario unary --connections 2 --concurrency 4 \
+setsid "$bin/grpcscope-loadgen" --target "$host:$proxy_port" --scenario unary --connections 2 --concurrency 4 \
   --rate "$rate" --duration 0 >"$logs/loadgen-unary.log" 2>&1 &
 load_pids+=($!)
 if [[ "$stream_rate" != 0 ]]; then
-  "$bin/grpcscope-loadgen" --target "$host:$proxy_port" --scenario server-stream --stream-messages 10 \
+  setsid "$bin/grpcscope-loadgen" --target "$host:$proxy_port" --scenario server-stream --stream-messages 10 \
     --response-size 4096 --concurrency 2 --rate "$stream_rate" --duration 0 \
     >"$logs/loadgen-server-stream.log" 2>&1 &
   load_pids+=($!)
