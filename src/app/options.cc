@@ -578,6 +578,11 @@ bool checkMerged(Merge& m) {
   return true;
 }
 
+std::string trimEnd(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
 std::string oneLine(std::string text) {
   for (char& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
@@ -635,11 +640,11 @@ OptionsResult parseOptions(int argc, const char* const* argv, Config& out) {
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-      return {false, 0, app.help()};
+      return {false, 0, trimEnd(app.help())};
     } catch (const CLI::CallForAllHelp&) {
-      return {false, 0, app.help("", CLI::AppFormatMode::All)};
+      return {false, 0, trimEnd(app.help("", CLI::AppFormatMode::All))};
     } catch (const CLI::CallForVersion& e) {
-      return {false, 0, std::string(e.what()) + "\n"};
+      return {false, 0, trimEnd(e.what())};
     } catch (const CLI::ExtrasError& e) {
       // "The following arguments were not expected: --foo"
       std::string what = e.what();

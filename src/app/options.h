@@ -20,8 +20,8 @@ namespace grpcscope {
 struct OptionsResult {
   // true: `out` is complete and valid, run the proxy (exit_code 0, message empty).
   // false: exit now with exit_code: 0 for --help/--version (message is the help
-  // or version text), 2 for a bad flag or config (message is one line, no
-  // trailing newline, starting with "grpcscope: ").
+  // or version text, for stdout), 2 for a bad flag or config (message is one
+  // line starting with "grpcscope: ", for stderr). Never a trailing newline.
   bool ok = false;
   int exit_code = 0;
   std::string message;
