@@ -155,6 +155,9 @@ void ConnectionRelay::resumeTowards(Hop hop, StreamRelay& sr) {
 ssize_t ConnectionRelay::readForLeg(Leg& leg, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* data_flags,
                                     StreamRelay* sr) {
   if (leg.hop_ == Hop::kUpstream) {
+    // Lifetime edge: once the upstream is gone its streams' relays may be freed;
+    // its session only flushes a last GOAWAY.
+    if (upstream_gone_) return NGHTTP2_ERR_DEFERRED;
     size_t n = sr->to_upstream.read(buf, length);
     buffered_bytes_ -= n;
     // Taken by the upstream session: now the client may send that much more.
@@ -296,6 +299,8 @@ void ConnectionRelay::failUpstreamStreams(std::string_view cause) {
     StreamRelay& sr = *it->second;
     if (sr.up_closed && sr.up_id != 0) continue;
     sr.up_closed = true;
+    // The upstream session must not reach this relay again (it may be freed below).
+    if (sr.up_id != 0 && upstream_.session) nghttp2_session_set_stream_user_data(upstream_.session, sr.up_id, nullptr);
     if (size_t n = sr.to_upstream.size()) {
       nghttp2_session_consume(downstream_.session, sr.down_id, n);
       buffered_bytes_ -= n;
