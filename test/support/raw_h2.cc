@@ -151,6 +151,10 @@ std::string Outcome::describe() const {
   }
   if (frames.size() > 12) s << " ...";
   s << "]";
+  for (size_t i = 1; i < goaways.size(); ++i) {
+    s << ", then GOAWAY " << errorCodeName(goaways[i].error) << " last_stream " << goaways[i].last_stream
+      << " debug '" << goaways[i].debug << "'";
+  }
   if (goaway) {
     s << ", GOAWAY " << errorCodeName(goaway_error) << " (" << goaway_error << ") last_stream " << goaway_last_stream
       << " debug '" << goaway_debug << "'";
@@ -203,6 +207,10 @@ void RawConnection::parse() {
     f.flags = static_cast<uint8_t>(inbuf_[at + 4]);
     f.stream_id = get32(inbuf_, at + 5) & 0x7fffffffu;
     f.payload = inbuf_.substr(at + 9, length);
+    if (f.type == kGoaway && f.payload.size() >= 8) {
+      outcome_.goaways.push_back(
+          {get32(f.payload, 4), get32(f.payload, 0) & 0x7fffffffu, f.payload.substr(8)});
+    }
     if (f.type == kGoaway && !outcome_.goaway && f.payload.size() >= 8) {
       outcome_.goaway = true;
       outcome_.goaway_last_stream = get32(f.payload, 0) & 0x7fffffffu;
@@ -262,6 +270,32 @@ Outcome RawConnection::sendAndWait(std::string_view data, const std::function<bo
   }
   if (sent < data.size()) outcome_.send_failed = true;
   return outcome_;
+}
+
+Outcome RawConnection::idleClient(const std::function<bool(const Outcome&)>& done,
+                                  std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out;
+  if (!preface_sent_) {
+    out = std::string(kClientPreface) + settingsFrame();
+    preface_sent_ = true;
+  }
+  size_t answered = outcome_.frames.size();
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      outcome_.timed_out = true;
+      return outcome_;
+    }
+    sendAndWait(out, [&](const Outcome& o) { return done(o) || o.frames.size() > answered; }, left);
+    out.clear();
+    if (done(outcome_) || outcome_.closed || outcome_.timed_out) return outcome_;
+    for (; answered < outcome_.frames.size(); ++answered) {
+      const Frame& f = outcome_.frames[answered];
+      if (f.type == kSettings && !(f.flags & kFlagAck)) out += settingsAck();
+      if (f.type == kPing && !(f.flags & kFlagAck)) out += frame(kPing, kFlagAck, 0, f.payload);
+    }
+  }
 }
 
 }  // namespace grpcscope::testsupport::h2

@@ -94,6 +94,13 @@ struct Outcome {
   uint32_t goaway_error = 0;
   uint32_t goaway_last_stream = 0;
   std::string goaway_debug;
+  struct Goaway {
+    uint32_t error = 0;
+    uint32_t last_stream = 0;
+    std::string debug;
+    bool operator==(const Goaway&) const = default;
+  };
+  std::vector<Goaway> goaways;  // all of them, in order
   bool closed = false;         // the peer closed (EOF or reset)
   bool reset = false;          // ... with a TCP reset (ECONNRESET)
   bool send_failed = false;    // our bytes could not all be written (peer closed first)
@@ -123,8 +130,15 @@ class RawConnection {
   Outcome sendAndWait(std::string_view data, const std::function<bool(const Outcome&)>& done,
                       std::chrono::milliseconds timeout);
 
+  // Behaves as a minimal idle client: sends the preface and an empty
+  // SETTINGS first (unless already sent), ACKs every SETTINGS and PING the
+  // peer sends, and reads until `done(outcome)` holds, the peer closes, or
+  // `timeout`.
+  Outcome idleClient(const std::function<bool(const Outcome&)>& done, std::chrono::milliseconds timeout);
+
  private:
   void parse();
+  bool preface_sent_ = false;
 
   int fd_ = -1;
   std::string inbuf_;
