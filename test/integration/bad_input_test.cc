@@ -87,6 +87,7 @@ class BadInputTest : public ProxyTest {
   }
 
   void expectGoawayAndClose(const Outcome& out, std::initializer_list<uint32_t> codes) {
+    std::cout << "answer: " << out.describe() << "\n";
     EXPECT_TRUE(out.goaway) << out.describe();
     if (out.goaway) {
       bool match = std::find(codes.begin(), codes.end(), out.goaway_error) != codes.end();
@@ -128,6 +129,7 @@ TEST_F(BadInputTest, NotHttp2AtAll) {
   // RFC 9113 §3.4: an invalid preface is a PROTOCOL_ERROR; the GOAWAY "MAY be
   // omitted" since the peer does not speak HTTP/2. Either way: closed.
   Outcome out = attack("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", /*handshake=*/false);
+  std::cout << "answer: " << out.describe() << "\n";
   EXPECT_TRUE(out.closed) << out.describe();
   if (out.goaway) EXPECT_EQ(out.goaway_error, kProtocolError) << out.describe();
   expectOthersUnaffected();

@@ -223,7 +223,8 @@ TEST_F(MetadataStatusTest, UnknownMethodIsUnimplemented) {
   grpc::GenericStub generic(channel_);
   grpc::ClientContext ctx;
   ctx.set_deadline(deadlineFromNow(scaled(20s)));
-  grpc::ByteBuffer request_buffer;
+  grpc::Slice empty_message{std::string()};
+  grpc::ByteBuffer request_buffer(&empty_message, 1);
   grpc::ByteBuffer response;
   std::mutex mu;
   std::condition_variable cv;
