@@ -72,14 +72,8 @@ class BadInputTest : public ProxyTest {
           [](const Outcome& o) { return !o.frames.empty(); }, scaled(10s));
       EXPECT_FALSE(hello.frames.empty()) << "no SETTINGS from the proxy: " << hello.describe();
       if (!hello.frames.empty() && hello.frames[0].type == kSettings) {
-        const std::string& p = hello.frames[0].payload;
-        for (size_t at = 0; at + 6 <= p.size(); at += 6) {
-          uint16_t id = static_cast<uint16_t>(static_cast<uint8_t>(p[at]) << 8 | static_cast<uint8_t>(p[at + 1]));
-          uint32_t v = static_cast<uint32_t>(static_cast<uint8_t>(p[at + 2])) << 24 |
-                       static_cast<uint32_t>(static_cast<uint8_t>(p[at + 3])) << 16 |
-                       static_cast<uint32_t>(static_cast<uint8_t>(p[at + 4])) << 8 | static_cast<uint8_t>(p[at + 5]);
-          if (id == 0x5) max_frame_size_ = v;
-        }
+        auto values = settingsValues(hello.frames[0]);
+        if (values.count(0x5)) max_frame_size_ = values[0x5];
       }
       conn.sendAndWait(settingsAck(), [](const Outcome&) { return true; }, scaled(5s));
     }

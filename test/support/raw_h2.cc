@@ -142,6 +142,16 @@ std::string grpcMessage(std::string_view serialized) {
   return out;
 }
 
+std::map<uint16_t, uint32_t> settingsValues(const Frame& settings) {
+  std::map<uint16_t, uint32_t> values;
+  const std::string& p = settings.payload;
+  for (size_t at = 0; at + 6 <= p.size(); at += 6) {
+    auto id = static_cast<uint16_t>(static_cast<uint8_t>(p[at]) << 8 | static_cast<uint8_t>(p[at + 1]));
+    values[id] = get32(p, at + 2);
+  }
+  return values;
+}
+
 std::string Outcome::describe() const {
   std::ostringstream s;
   s << frames.size() << " frames [";
@@ -196,7 +206,23 @@ bool RawConnection::connect(const std::string& host, uint16_t port, std::string*
   return true;
 }
 
+void RawConnection::adoptAsServer(int fd) {
+  close();
+  fd_ = fd;
+  server_side_ = true;
+  preface_pending_ = true;
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+}
+
 void RawConnection::parse() {
+  if (preface_pending_) {
+    if (inbuf_.size() < kClientPreface.size()) return;
+    preface_ok_ = inbuf_.compare(0, kClientPreface.size(), kClientPreface) == 0;
+    inbuf_.erase(0, kClientPreface.size());
+    preface_pending_ = false;
+  }
   size_t at = 0;
   while (inbuf_.size() - at >= 9) {
     uint32_t length = static_cast<uint8_t>(inbuf_[at]) << 16 | static_cast<uint8_t>(inbuf_[at + 1]) << 8 |
@@ -233,6 +259,7 @@ Outcome RawConnection::sendAndWait(std::string_view data, const std::function<bo
   auto deadline = std::chrono::steady_clock::now() + timeout;
   size_t sent = 0;
   outcome_.timed_out = false;
+  if (data.substr(0, kClientPreface.size()) == kClientPreface) preface_sent_ = true;
   while (fd_ >= 0 && !outcome_.closed) {
     if (sent == data.size() && done(outcome_)) return outcome_;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -246,7 +273,7 @@ Outcome RawConnection::sendAndWait(std::string_view data, const std::function<bo
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     if (p.revents & POLLOUT) {
-      ssize_t w = send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      ssize_t w = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
       if (w > 0) {
         sent += static_cast<size_t>(w);
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -277,7 +304,7 @@ Outcome RawConnection::idleClient(const std::function<bool(const Outcome&)>& don
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string out;
   if (!preface_sent_) {
-    out = std::string(kClientPreface) + settingsFrame();
+    out = server_side_ ? settingsFrame() : std::string(kClientPreface) + settingsFrame();
     preface_sent_ = true;
   }
   size_t answered = outcome_.frames.size();
@@ -296,6 +323,28 @@ Outcome RawConnection::idleClient(const std::function<bool(const Outcome&)>& don
       if (f.type == kPing && !(f.flags & kFlagAck)) out += frame(kPing, kFlagAck, 0, f.payload);
     }
   }
+}
+
+RawListener::RawListener() {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  listen(fd_, 64);
+  socklen_t len = sizeof addr;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+RawListener::~RawListener() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int RawListener::accept(std::chrono::milliseconds timeout) {
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return -1;
+  return accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
 }
 
 }  // namespace grpcscope::testsupport::h2

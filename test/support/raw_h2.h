@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -87,6 +88,9 @@ struct Frame {
   std::string payload;
 };
 
+// The identifier -> value pairs of a SETTINGS frame (RFC 9113 §6.5.1).
+std::map<uint16_t, uint32_t> settingsValues(const Frame& settings);
+
 // What the peer did after we sent our bytes.
 struct Outcome {
   std::vector<Frame> frames;   // every complete frame received, in order
@@ -117,7 +121,16 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool connect(const std::string& host, uint16_t port, std::string* error);
+  // Takes over an accepted socket and plays the server: the client preface
+  // the peer sends first is checked and skipped (preface_ok() tells).
+  void adoptAsServer(int fd);
+  bool prefaceOk() const { return preface_ok_; }
   int fd() const { return fd_; }
+  const Outcome& outcome() const { return outcome_; }  // everything so far
+  // Writes `data` without waiting for anything back.
+  void send(std::string_view data) {
+    sendAndWait(data, [](const Outcome&) { return true; }, std::chrono::milliseconds(5000));
+  }
   void close();
 
   // Writes `data` while reading whatever comes back (so neither side can
@@ -130,19 +143,40 @@ class RawConnection {
   Outcome sendAndWait(std::string_view data, const std::function<bool(const Outcome&)>& done,
                       std::chrono::milliseconds timeout);
 
-  // Behaves as a minimal idle client: sends the preface and an empty
-  // SETTINGS first (unless already sent), ACKs every SETTINGS and PING the
-  // peer sends, and reads until `done(outcome)` holds, the peer closes, or
-  // `timeout`.
+  // Behaves as a minimal idle peer: sends the client preface (client side
+  // only) and an empty SETTINGS first (unless already sent), ACKs every
+  // SETTINGS and PING the peer sends, and reads until `done(outcome)` holds,
+  // the peer closes, or `timeout`.
   Outcome idleClient(const std::function<bool(const Outcome&)>& done, std::chrono::milliseconds timeout);
 
  private:
   void parse();
   bool preface_sent_ = false;
+  bool server_side_ = false;
+  bool preface_pending_ = false;  // server side: the client preface not yet consumed
+  bool preface_ok_ = false;
 
   int fd_ = -1;
   std::string inbuf_;
   Outcome outcome_;
+};
+
+// A listener on 127.0.0.1:0 whose connections tests accept one at a time
+// and drive as raw HTTP/2 servers (RawConnection::adoptAsServer).
+class RawListener {
+ public:
+  RawListener();
+  ~RawListener();
+  RawListener(const RawListener&) = delete;
+  RawListener& operator=(const RawListener&) = delete;
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // Waits up to `timeout` for a connection: its fd, or -1.
+  int accept(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
 };
 
 }  // namespace grpcscope::testsupport::h2
