@@ -132,9 +132,10 @@ TEST_F(ProxyTest, FailedUpstreamBacksOffInsteadOfStorming) {
   // Every attempt is accepted and closed at once: a failure the proxy only
   // sees after connecting, so each attempt is counted here.
   LoopbackListener closing(LoopbackListener::Mode::kCloseAtOnce);
-  const auto backoff = scaled(4s);
+  const auto backoff = std::chrono::milliseconds(2000 + 1000 * slowFactor());
   ASSERT_NO_FATAL_FAILURE(startProxy({"--backoff-initial", std::to_string(backoff.count()) + "ms",
-                                      "--backoff-jitter", "0", "--upstream-connect-timeout", "2s"},
+                                      "--backoff-max", "60s", "--backoff-jitter", "0",
+                                      "--upstream-connect-timeout", "2s"},
                                      closing.address()));
   // The first connection's attempt fails and starts the backoff.
   {

@@ -77,21 +77,27 @@ struct Shared {
   std::condition_variable all_retired;
 };
 
-// Everything one connection owns; its stats are touched only by its CQ thread.
-struct Connection {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<Echo::Stub> stub;
+// A completion queue and the one thread that drains it.
+struct Poller {
   grpc::CompletionQueue cq;
   std::thread thread;
-  uint64_t operations = 0, ok = 0, messages = 0, bytes = 0;
-  std::array<uint64_t, 17> errors{};
-  std::vector<uint32_t> latencies_us;
 
   void run() {
     void* tag = nullptr;
     bool ok = false;
     while (cq.Next(&tag, &ok)) static_cast<Tag*>(tag)->proceed(ok);
   }
+};
+
+// Everything one connection owns. All its calls complete on one poller, so
+// its stats are touched by that poller's thread only.
+struct Connection {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<Echo::Stub> stub;
+  grpc::CompletionQueue* cq = nullptr;
+  uint64_t operations = 0, ok = 0, messages = 0, bytes = 0;
+  std::array<uint64_t, 17> errors{};
+  std::vector<uint32_t> latencies_us;
 };
 
 class Slot {
@@ -113,7 +119,7 @@ class Slot {
       }
       if (scheduled_ns_ > now) {
         // Wake at least every 100 ms so a stop is seen promptly.
-        alarm_.Set(&c_.cq, wallDeadline(std::min(scheduled_ns_, now + 100'000'000)), &alarm_tag_);
+        alarm_.Set(c_.cq, wallDeadline(std::min(scheduled_ns_, now + 100'000'000)), &alarm_tag_);
         return;
       }
       // Latency counts from the scheduled start (no coordinated omission).
@@ -183,7 +189,7 @@ class UnarySlot final : public Slot {
   void begin(int64_t start_ns) override {
     start_ns_ = start_ns;
     rpc_.reset();
-    rpc_ = c_.stub->PrepareAsyncUnary(newContext(), s_.request, &c_.cq);
+    rpc_ = c_.stub->PrepareAsyncUnary(newContext(), s_.request, c_.cq);
     rpc_->StartCall();
     rpc_->Finish(&response_, &status_, &done_tag_);
   }
@@ -209,7 +215,7 @@ class ServerStreamSlot final : public Slot {
     messages_ = 0;
     bytes_ = s_.request.payload().size();
     rpc_.reset();
-    rpc_ = c_.stub->PrepareAsyncServerStream(newContext(), s_.request, &c_.cq);
+    rpc_ = c_.stub->PrepareAsyncServerStream(newContext(), s_.request, c_.cq);
     rpc_->StartCall(&read_tag_);
   }
   // The first completion is the call start, the following ones are reads.
@@ -252,7 +258,7 @@ class BidiSlot final : public Slot {
     if (!open_) {
       open_ = true;
       rpc_.reset();
-      rpc_ = c_.stub->PrepareAsyncBidi(newContext(), &c_.cq);
+      rpc_ = c_.stub->PrepareAsyncBidi(newContext(), c_.cq);
       rpc_->StartCall(&start_tag_);
       return;
     }
@@ -332,9 +338,15 @@ bool runLoad(const LoadOptions& options, LoadResult* result, std::string* error)
   shared.request.set_response_size(options.response_size);
   if (options.scenario == Scenario::kServerStream) shared.request.set_response_count(options.stream_messages);
 
+  int threads = options.threads > 0 ? options.threads
+                                    : std::min(options.connections,
+                                               std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  std::vector<std::unique_ptr<Poller>> pollers;
+  for (int i = 0; i < threads; ++i) pollers.push_back(std::make_unique<Poller>());
   std::vector<std::unique_ptr<Connection>> connections;
   for (int i = 0; i < options.connections; ++i) {
     auto conn = std::make_unique<Connection>();
+    conn->cq = &pollers[static_cast<size_t>(i % threads)]->cq;
     grpc::ChannelArguments args;
     // One TCP connection per channel (see the header comment).
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -363,7 +375,7 @@ bool runLoad(const LoadOptions& options, LoadResult* result, std::string* error)
   shared.start_ns = nowNs();
   shared.measure_from_ns = shared.start_ns + static_cast<int64_t>(options.warmup_s * 1e9);
   shared.live_slots = static_cast<int>(slots.size());
-  for (auto& conn : connections) conn->thread = std::thread([c = conn.get()] { c->run(); });
+  for (auto& poller : pollers) poller->thread = std::thread([p = poller.get()] { p->run(); });
   for (auto& slot : slots) slot->next();
 
   sigset_t signals;
@@ -396,8 +408,8 @@ bool runLoad(const LoadOptions& options, LoadResult* result, std::string* error)
       shared.all_retired.wait_for(lock, std::chrono::seconds(15), [&] { return shared.live_slots == 0; });
     }
   }
-  for (auto& conn : connections) conn->cq.Shutdown();
-  for (auto& conn : connections) conn->thread.join();
+  for (auto& poller : pollers) poller->cq.Shutdown();
+  for (auto& poller : pollers) poller->thread.join();
 
   *result = LoadResult{};
   result->seconds = std::max(0.0, static_cast<double>(shared.measure_until_ns.load() - shared.measure_from_ns) / 1e9);

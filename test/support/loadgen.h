@@ -1,8 +1,9 @@
 // The closed-loop (optionally rate-capped) gRPC load generator behind
 // grpcscope-loadgen. Each connection is its own channel on its own TCP
 // connection (local subchannel pool + a channel argument unique to it: gRPC
-// would otherwise share one connection between channels to one target), with
-// its own completion queue and thread. The in-flight calls ("slots") are
+// would otherwise share one connection between channels to one target). The
+// connections are spread over a few completion queues, one thread each (more
+// threads than cores only adds context switches). The in-flight calls ("slots") are
 // spread round-robin over the connections; each slot starts its next call as
 // soon as the previous one finished (closed loop), or at its scheduled time
 // when --rate caps the total rate.
@@ -24,6 +25,7 @@ struct LoadOptions {
   Scenario scenario = Scenario::kUnary;
   int connections = 1;
   int concurrency = 1;          // calls (bidi: streams) in flight in total
+  int threads = 0;              // completion-queue threads; 0: min(connections, cores)
   int request_size = 100;       // payload bytes per request
   int response_size = 100;      // payload bytes per response
   int stream_messages = 100;    // server-stream: responses per call

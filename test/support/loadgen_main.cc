@@ -1,7 +1,7 @@
 // grpcscope-loadgen: closed-loop gRPC load against the echo service.
 //
 //   grpcscope-loadgen --target HOST:PORT [--scenario unary|server-stream|bidi-pingpong]
-//     [--connections N] [--concurrency N] [--request-size B] [--response-size B]
+//     [--connections N] [--concurrency N] [--threads N] [--request-size B] [--response-size B]
 //     [--stream-messages N] [--duration SECONDS] [--warmup SECONDS] [--rate RPS] [--json]
 //
 // Operations: unary and server-stream count calls (a server-stream call
@@ -31,7 +31,7 @@ using grpcscope::testsupport::Scenario;
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "grpcscope-loadgen: " << problem
             << " (usage: --target HOST:PORT [--scenario unary|server-stream|bidi-pingpong] [--connections N]"
-               " [--concurrency N] [--request-size B] [--response-size B] [--stream-messages N]"
+               " [--concurrency N] [--threads N] [--request-size B] [--response-size B] [--stream-messages N]"
                " [--duration S] [--warmup S] [--rate RPS] [--json])\n";
   std::exit(2);
 }
@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
       o.connections = static_cast<int>(parseNumber(arg, value(), 1));
     } else if (arg == "--concurrency") {
       o.concurrency = static_cast<int>(parseNumber(arg, value(), 1));
+    } else if (arg == "--threads") {
+      o.threads = static_cast<int>(parseNumber(arg, value(), 0));
     } else if (arg == "--request-size") {
       o.request_size = static_cast<int>(parseNumber(arg, value(), 0));
     } else if (arg == "--response-size") {
