@@ -261,6 +261,59 @@ TEST_F(BadInputTest, ContinuationFloodIsStopped) {
   expectOthersUnaffected();
 }
 
+TEST_F(BadInputTest, ClientsVanishingMidWriteDoNotKillTheProxy) {
+  // Clients that reset the connection while the proxy still writes to it
+  // (its SETTINGS, a response body): the next write fails with EPIPE. The
+  // proxy must treat that as a closed connection, not die of SIGPIPE (its
+  // default action, which the proxy inherits from a shell or container).
+  const std::string preface(kClientPreface);
+  const std::string request_block = grpcRequestBlock("localhost", "/grpcscope.test.Echo/Unary");
+  const std::vector<std::string> last_words = {
+      "",
+      preface,
+      preface + settingsFrame(),
+      preface + frameHeader(100, kData, 0, 1),  // a protocol error the proxy answers with GOAWAY
+      preface + settingsFrame() + headersFrames(1, request_block, true),  // a request the proxy answers
+  };
+  for (int round = 0; round < 10; ++round) {
+    for (size_t i = 0; i < last_words.size(); ++i) {
+      RawConnection conn;
+      std::string error;
+      ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+      if (!last_words[i].empty()) conn.send(last_words[i]);
+      if (round % 2 == 0) {
+        conn.close();  // FIN; the proxy's SETTINGS unread here, so the kernel answers its next segment with RST
+      } else {
+        conn.abort();  // RST at once
+      }
+    }
+  }
+  for (int i = 0; i < 5; ++i) {
+    RawConnection conn;
+    std::string error;
+    ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+    grpcscope::test::EchoRequest req;
+    req.set_response_size(64 << 10);
+    req.set_response_count(1000);
+    std::string open_stream = std::string(kClientPreface) + settingsFrame() +
+                              headersFrames(1, grpcRequestBlock("localhost", "/grpcscope.test.Echo/ServerStream"), false) +
+                              frame(kData, kFlagEndStream, 1, grpcMessage(req.SerializeAsString()));
+    conn.send(open_stream);
+    // Wait until response DATA flows, then vanish without reading the rest.
+    Outcome out = conn.idleClient(
+        [&](const Outcome& o) {
+          for (const auto& f : o.frames) {
+            if (f.type == kData) return true;
+          }
+          return false;
+        },
+        scaled(10s));
+    EXPECT_FALSE(out.timed_out) << "no response DATA: " << out.describe();
+    conn.abort();
+  }
+  expectOthersUnaffected();
+}
+
 TEST_F(BadInputTest, OnlyTheBadConnectionIsClosed) {
   // A second healthy raw connection with an open stream survives another
   // connection's protocol error.

@@ -47,6 +47,14 @@ inline int slowFactor() {
 class ProxyTest : public ::testing::Test {
  protected:
   void TearDown() override {
+    if (proxy_) {
+      // Whatever the test checked: the proxy must not have crashed, and a
+      // sanitizer build must not have reported anything.
+      EXPECT_FALSE(proxy_->exitedUnexpectedly())
+          << "grpcscope exited during the test with status " << proxy_->exitStatus().value_or(-1);
+      std::string report = proxy_->sanitizerReport();
+      EXPECT_TRUE(report.empty()) << "sanitizer report in the grpcscope log: " << report;
+    }
     if (HasFailure() && proxy_) {
       std::cerr << "---- grpcscope (" << ProxyProcess::binaryPath() << ") log tail ----\n"
                 << proxy_->logTail(80) << "\n---- end of grpcscope log ----\n";

@@ -89,6 +89,7 @@ bool ProxyProcess::start(const ProxyOptions& options, std::string* error) {
 
 int ProxyProcess::stop(int sig, std::chrono::milliseconds timeout) {
   if (!child_) return ChildProcess::kTimedOut;
+  exit_expected_ = true;
   if (child_->exitStatus()) return *child_->exitStatus();
   child_->signal(sig);
   int status = child_->wait(timeout);
@@ -100,6 +101,7 @@ int ProxyProcess::stop(int sig, std::chrono::milliseconds timeout) {
 }
 
 int ProxyProcess::waitExit(std::chrono::milliseconds timeout) {
+  exit_expected_ = true;
   return child_ ? child_->wait(timeout) : ChildProcess::kTimedOut;
 }
 
@@ -116,6 +118,20 @@ std::string ProxyProcess::logTail(size_t lines) const {
   return "[stdout]\n" + tailLines(child_->stdoutText(), lines / 3) + "\n[stderr]\n" +
          tailLines(child_->stderrText(), lines);
 }
+
+std::string ProxyProcess::sanitizerReport() const {
+  std::istringstream in(logText());
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
+        line.find("ERROR: LeakSanitizer") != std::string::npos || line.find("runtime error:") != std::string::npos) {
+      return line;
+    }
+  }
+  return {};
+}
+
+bool ProxyProcess::exitedUnexpectedly() { return child_ && !exit_expected_ && !child_->running(); }
 
 bool ProxyProcess::logHasLineWith(const std::vector<std::string>& needles) const {
   std::istringstream in(lower(logText()));

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,12 @@ class ProxyProcess {
   std::string logTail(size_t lines = 60) const;
   // Case-insensitive: true when one log line contains every one of `needles`.
   bool logHasLineWith(const std::vector<std::string>& needles) const;
+  // The first line of an AddressSanitizer/LeakSanitizer/UBSan report in the
+  // log, or "" when there is none.
+  std::string sanitizerReport() const;
+  // True once the proxy exited although no one asked it to (stop/waitExit).
+  bool exitedUnexpectedly();
+  std::optional<int> exitStatus() const { return child_ ? child_->exitStatus() : std::nullopt; }
 
  private:
   std::unique_ptr<ChildProcess> child_;
@@ -74,6 +81,7 @@ class ProxyProcess {
   std::string host_;
   uint16_t port_ = 0;
   std::string listening_line_;
+  bool exit_expected_ = false;
 };
 
 }  // namespace grpcscope::testsupport

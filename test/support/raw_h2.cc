@@ -185,6 +185,13 @@ void RawConnection::close() {
   fd_ = -1;
 }
 
+void RawConnection::abort() {
+  if (fd_ < 0) return;
+  linger l{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  close();
+}
+
 bool RawConnection::connect(const std::string& host, uint16_t port, std::string* error) {
   close();
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -132,6 +132,8 @@ class RawConnection {
     sendAndWait(data, [](const Outcome&) { return true; }, std::chrono::milliseconds(5000));
   }
   void close();
+  // Closes with a TCP reset (SO_LINGER 0): the peer's next write fails (EPIPE/ECONNRESET).
+  void abort();
 
   // Writes `data` while reading whatever comes back (so neither side can
   // block the other on full buffers), then keeps reading until the peer
