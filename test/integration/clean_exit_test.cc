@@ -68,12 +68,6 @@ TEST_F(ProxyTest, ExitsCleanlyAfterMixedWorkload) {
     h2::Outcome out = bad.exchange(std::string(h2::kClientPreface) + h2::frame(h2::kData, 0, 0, "x"), scaled(10s));
     EXPECT_TRUE(out.closed) << out.describe();
   }
-  {
-    h2::RawConnection abandoned;  // connects, sends half a frame, disappears
-    std::string error;
-    ASSERT_TRUE(abandoned.connect(targetHost(), targetPort(), &error)) << error;
-    abandoned.send(std::string(h2::kClientPreface) + h2::frameHeader(100, h2::kData, 0, 1));
-  }
   // Every client is gone; the server goes away too (upstream failure path).
   server_->shutdown(1s);
   {

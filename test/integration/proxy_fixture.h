@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -33,14 +34,33 @@ inline bool directMode() {
     if (::grpcscope::testsupport::directMode()) GTEST_SKIP() << "direct mode: " << why; \
   } while (0)
 
-// Sanitizer builds of the proxy are 2-3x slower: deadlines scale with this.
+// True when the proxy binary under test is built with AddressSanitizer
+// (the release tests may run against build-asan/grpcscope).
+inline bool proxyIsSanitized() {
+  static const bool sanitized = [] {
+    std::ifstream in(ProxyProcess::binaryPath(), std::ios::binary);
+    const std::string needle = "__asan_init";
+    std::string carry;
+    std::vector<char> buf(1 << 20);
+    while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
+      std::string chunk = carry + std::string(buf.data(), static_cast<size_t>(in.gcount()));
+      if (chunk.find(needle) != std::string::npos) return true;
+      carry = chunk.substr(chunk.size() > needle.size() ? chunk.size() - needle.size() : 0);
+    }
+    return false;
+  }();
+  return sanitized;
+}
+
+// Sanitizer builds (of the tests or of the proxy) are 2-3x slower: deadlines
+// and time bounds scale with this. GRPCSCOPE_TEST_SLOW=N overrides it.
 inline int slowFactor() {
   const char* v = std::getenv("GRPCSCOPE_TEST_SLOW");
   if (v != nullptr && *v != '\0') return std::max(1, std::atoi(v));
 #if defined(__SANITIZE_ADDRESS__)
   return 3;
 #else
-  return 1;
+  return proxyIsSanitized() ? 3 : 1;
 #endif
 }
 
