@@ -17,9 +17,8 @@ Worker::Worker(uint32_t id, const Config& config, std::unique_ptr<Observer> obse
   loop_.data = this;
   uv_async_init(&loop_, &async_, &Worker::onAsync);
   async_.data = this;
-  uv_check_init(&loop_, &reaper_);
+  uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
-  uv_check_start(&reaper_, &Worker::onCheck);
   server_options_ = makeSessionOptions(config.limits, true);
   client_options_ = makeSessionOptions(config.limits, false);
   ctx_.loop = &loop_;
@@ -29,7 +28,10 @@ Worker::Worker(uint32_t id, const Config& config, std::unique_ptr<Observer> obse
   ctx_.backoff = &backoff_;
   ctx_.server_options = server_options_;
   ctx_.client_options = client_options_;
-  ctx_.retire = [this](ConnectionRelay* relay) { retired_.push_back(relay); };
+  ctx_.retire = [this](ConnectionRelay* relay) {
+    retired_.push_back(relay);
+    uv_idle_start(&reaper_, &Worker::onReap);
+  };
 }
 
 Worker::~Worker() {
@@ -137,9 +139,9 @@ void Worker::beginDrain() {
   for (ConnectionRelay* r : std::vector<ConnectionRelay*>(relays_.begin(), relays_.end())) r->drain();
 }
 
-void Worker::onCheck(uv_check_t* handle) {
+void Worker::onReap(uv_idle_t* handle) {
   auto* self = static_cast<Worker*>(handle->data);
-  if (self->retired_.empty()) return;
+  uv_idle_stop(handle);
   // Relays are deleted here, at the top level of the loop, never from inside
   // one of their own callbacks.
   for (ConnectionRelay* r : self->retired_) {

@@ -48,7 +48,7 @@ class Worker {
  private:
   static void onConnection(uv_stream_t* server, int status);
   static void onAsync(uv_async_t* handle);
-  static void onCheck(uv_check_t* handle);
+  static void onReap(uv_idle_t* handle);
   void beginDrain();
   void maybeStop();
 
@@ -59,7 +59,7 @@ class Worker {
   uv_tcp_t listener_;
   bool listener_open_ = false;
   uv_async_t async_;
-  uv_check_t reaper_;
+  uv_idle_t reaper_;  // runs once after relays retire (an idle handle also keeps poll from blocking)
   std::mutex async_mutex_;  // guards async_ against use after it closed
   bool async_closed_ = false;
   std::atomic<bool> drain_requested_{false};
