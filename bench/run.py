@@ -140,15 +140,21 @@ def tree_reset_hwm(pid):
     return ok
 
 
-def system_busy_seconds():
-    """Busy CPU time of the whole machine (all cores), in seconds."""
+def system_cpu_seconds():
+    """(busy, softirq) CPU time of the whole machine (all cores), in seconds.
+    Softirq is apart: the kernel runs loopback packet delivery there and
+    charges it to no process, so it is part of our own traffic's cost."""
     with open("/proc/stat") as f:
         parts = f.readline().split()
-    vals = [int(x) for x in parts[1:]]
-    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)   # idle + iowait
-    # guest/guest_nice are already counted in user/nice.
-    busy = sum(vals[:8]) - idle
-    return busy / CLK_TCK
+    vals = [int(x) for x in parts[1:]] + [0] * 10
+    # user nice system idle iowait irq softirq steal (guest* are inside user/nice)
+    busy = vals[0] + vals[1] + vals[2] + vals[5] + vals[7]
+    return busy / CLK_TCK, vals[6] / CLK_TCK
+
+
+def system_busy_seconds():
+    busy, softirq = system_cpu_seconds()
+    return busy + softirq
 
 
 def machine_busy_fraction(interval=1.0):
@@ -201,6 +207,7 @@ def wait_port(port, proc, timeout=10.0):
 
 
 NICE = 0   # set from --nice in main()
+LOADGEN_HAS_THREADS = False   # set in main(): older load generators lack --threads
 
 
 def boost(pid):
@@ -371,18 +378,28 @@ def run_loadgen(bins, cpus, target, sc, seconds, warmup=0.0):
            "--duration", f"{seconds:g}", "--warmup", f"{warmup:g}", "--json"]
     if "stream_messages" in sc:
         cmd += ["--stream-messages", str(sc["stream_messages"])]
+    if cpus is not None and LOADGEN_HAS_THREADS:
+        # Its default (one completion-queue thread per core, up to one per
+        # connection) counts the machine's cores, not the one it is pinned to.
+        cmd += ["--threads", str(len(cpus.split(",")))]
     cmd = pinned(cmd, cpus)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     boost(p.pid)
     # A hung proxy must not hang the benchmark.
     watchdog = threading.Timer(seconds + warmup + 60, p.kill)
+    watchdog.daemon = True
     watchdog.start()
-    out = p.stdout.read()
-    err = p.stderr.read()
-    # wait4 gives the load generator's own CPU time (rusage of the child).
-    _, status, ru = os.wait4(p.pid, 0)
-    watchdog.cancel()
+    try:
+        out = p.stdout.read()
+        err = p.stderr.read()
+        # wait4 gives the load generator's own CPU time (rusage of the child).
+        _, status, ru = os.wait4(p.pid, 0)
+    except BaseException:
+        p.kill()   # interrupted: do not leave it running in its own session
+        raise
+    finally:
+        watchdog.cancel()
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         raise RuntimeError(f"load generator exited {p.returncode}: {err.strip()[-500:]}")
@@ -400,7 +417,7 @@ def run_loadgen(bins, cpus, target, sc, seconds, warmup=0.0):
 def measure_round(bins, lg_cpus, target_name, endpoint, sc, seconds, server, proxy):
     """One measured run of the load generator against one target."""
     hwm_ok = tree_reset_hwm(proxy.proc.pid) if proxy else False
-    sys0 = system_busy_seconds()
+    sys0, soft0 = system_cpu_seconds()
     srv0 = tree_cpu_seconds(server.proc.pid)
     px0 = tree_cpu_seconds(proxy.proc.pid) if proxy else 0.0
     t0 = time.monotonic()
@@ -408,7 +425,7 @@ def measure_round(bins, lg_cpus, target_name, endpoint, sc, seconds, server, pro
     wall = time.monotonic() - t0
     px1 = tree_cpu_seconds(proxy.proc.pid) if proxy else 0.0
     srv1 = tree_cpu_seconds(server.proc.pid)
-    sys1 = system_busy_seconds()
+    sys1, soft1 = system_cpu_seconds()
     ops = r["operations"]
     row = {
         "target": target_name,
@@ -426,7 +443,9 @@ def measure_round(bins, lg_cpus, target_name, endpoint, sc, seconds, server, pro
         "server_cores": (srv1 - srv0) / wall,
     }
     ours = r["loadgen_cpu_s"] + (srv1 - srv0) + (px1 - px0)
+    # Everything but softirq that none of our processes used: other users.
     row["other_cpu_cores"] = max(0.0, ((sys1 - sys0) - ours) / wall)
+    row["softirq_cores"] = (soft1 - soft0) / wall
     if proxy:
         cpu = px1 - px0
         row["proxy_cpu_s"] = cpu
@@ -459,7 +478,7 @@ def summarize(rounds_by_target):
             continue
         s = {k: median([r.get(k) for r in rows]) for k in
              ("rps", "p50_us", "p90_us", "p99_us", "mb_per_s", "loadgen_cores", "server_cores",
-              "other_cpu_cores", "proxy_cores", "proxy_cpu_s_per_100k", "proxy_cpu_s_per_gb")}
+              "other_cpu_cores", "softirq_cores", "proxy_cores", "proxy_cpu_s_per_100k", "proxy_cpu_s_per_gb")}
         s["proxy_peak_rss_mib"] = max((r.get("proxy_peak_rss_mib") or 0 for r in rows), default=0) or None
         s["errors"] = sum(r["errors"] for r in rows)
         s["rounds"] = len(rows)
@@ -592,7 +611,7 @@ def print_saved(path):
     m, st = results["machine"], results["settings"]
     print(f"grpcscope benchmark {results['started']}: {m['cpus']} CPUs ({m['cpu_model']}), "
           f"commit {m['commit']}, {st['rounds']} rounds x {st['seconds']:g} s, "
-          f"nice {st.get('nice', 0)}, pin={st['pin']}")
+          f"nice {st.get('nice', 0)}, pin={st['pin']}" + (f"; {st['label']}" if st.get("label") else ""))
     for sc in results["scenarios"]:
         print_table(sc["title"], sc["summary"])
         if sc.get("discarded_rounds"):
@@ -630,6 +649,7 @@ def main():
                     help="repeated rounds allowed per scenario before a noisy round is kept")
     ap.add_argument("--grpcscope-arg", action="append", default=[],
                     help="extra argument for grpcscope (repeatable)")
+    ap.add_argument("--label", help="free text recorded with the results (e.g. which source the binaries came from)")
     ap.add_argument("--json-out", help="write every round and the summaries to this file")
     ap.add_argument("--from-json", metavar="FILE", help="print the tables of a saved --json-out file and exit")
     args = ap.parse_args()
@@ -644,8 +664,10 @@ def main():
         except OSError as e:
             log(f"cannot set priority {args.nice}: {e}; running at {os.getpriority(os.PRIO_PROCESS, 0)}")
             args.nice = os.getpriority(os.PRIO_PROCESS, 0)
-    global NICE
+    global NICE, LOADGEN_HAS_THREADS
     NICE = args.nice
+    help_text = subprocess.run([bins["loadgen"], "--help"], capture_output=True, text=True).stderr
+    LOADGEN_HAS_THREADS = "--threads" in help_text
     scenarios = [s for s in args.scenarios.split(",") if s]
     for s in scenarios:
         if s not in SCENARIOS:
@@ -683,12 +705,17 @@ def main():
                      "nice": args.nice, "max_other_cores": args.max_other_cores,
                      "pin": args.pin, "loadgen_server_cpus": lg_cpus, "proxy_cpus": px_cpus,
                      "targets": targets, "skipped": skipped, "binaries": bins,
+                     "binary_mtimes": {k: datetime.datetime.fromtimestamp(
+                         os.path.getmtime(v), datetime.timezone.utc).isoformat(timespec="seconds")
+                         for k, v in bins.items()},
+                     "label": args.label, "loadgen_threads_flag": LOADGEN_HAS_THREADS,
                      "grpcscope_args": args.grpcscope_arg},
         "scenarios": [], "problems": [],
     }
     print(f"grpcscope benchmark {results['started']}: {info['cpus']} CPUs ({info['cpu_model']}), "
           f"commit {info['commit']}, {args.rounds} rounds x {args.seconds:g} s, nice {args.nice}, pin={args.pin}"
-          + (f" (load generator + server on CPU {lg_cpus}, proxy on CPU {px_cpus})" if lg_cpus else ""))
+          + (f" (load generator + server on CPU {lg_cpus}, proxy on CPU {px_cpus})" if lg_cpus else "")
+          + (f"; {args.label}" if args.label else ""))
     sys.stdout.flush()
 
     # SIGTERM ends the run like Ctrl-C: the finally below stops what we started.
