@@ -56,7 +56,7 @@ def main():
     got = list(bidi(iter([echo_pb2.EchoRequest(payload=bytes([i]) * 10) for i in range(10)]), timeout=30))
     assert [r.payload for r in got] == [bytes([i]) * 10 for i in range(10)]
 
-    # A 4 MiB response (within grpcio's default 4 MiB receive limit minus framing: use 3 MiB).
+    # A large response: 3 MiB, under grpcio's default 4 MiB receive limit.
     resp = unary(echo_pb2.EchoRequest(response_size=3 << 20), timeout=60)
     assert len(resp.payload) == 3 << 20
 
