@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -61,6 +62,9 @@ void onSignal(uv_signal_t* handle, int signum) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A client that vanishes mid-write must cost an EPIPE on that socket, not
+  // the process (libuv writes with writev, which raises SIGPIPE).
+  std::signal(SIGPIPE, SIG_IGN);
   Config config;
   grpcscope::OptionsResult parsed = grpcscope::parseOptions(argc, argv, config);
   if (!parsed.ok) {
