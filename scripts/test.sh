@@ -6,8 +6,9 @@
 #      - the unit tests built with the sanitizers (ctest --preset asan),
 #      - the integration tests against the sanitized grpcscope binary
 #        (GRPCSCOPE_BINARY=build-asan/grpcscope). Those tests run the proxy as
-#        a child process and require its exit status 0, so a sanitizer report
-#        (leak, overflow, UB) in grpcscope fails them. Their gRPC peers and
+#        a child process and fail on a sanitizer report in its log or an
+#        unexpected exit; the drain and clean-exit tests also require exit
+#        status 0, which is when LeakSanitizer reports. Their gRPC peers and
 #        harness come from the release build: sanitizing them would cost a
 #        second full build of gRPC-heavy test code and test nothing of ours.
 #      GRPCSCOPE_FULL_ASAN=1 builds everything under the sanitizers instead
