@@ -73,14 +73,6 @@ int main(int argc, char** argv) {
     return parsed.exit_code;
   }
 
-  // TLS on either leg lands with the TLS transport; until then say so rather
-  // than serve h2c where the user asked for TLS.
-  if (config.tls.enabled() || config.upstream_tls.enabled) {
-    std::fprintf(stderr, "grpcscope: %s: TLS is not supported by this build yet (h2c only)\n",
-                 config.tls.enabled() ? "--tls-cert" : "--upstream-tls");
-    return 2;
-  }
-
   auto logger = spdlog::stderr_color_mt("grpcscope");
   spdlog::set_default_logger(logger);
   spdlog::set_level(grpcscope::toSpdlogLevel(config.log_level));

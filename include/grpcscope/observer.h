@@ -167,6 +167,22 @@ struct UpstreamFailureEvent {
   std::string_view cause;    // the grpc-message sent
 };
 
+// A TLS handshake finished on one leg.
+struct TlsHandshakeEvent {
+  ConnectionRef conn;
+  uint64_t at_ns = 0;
+  uint64_t handshake_ns = 0;   // first handshake byte to Finished
+  std::string_view version;    // "TLSv1.3"
+  std::string_view cipher;
+  std::string_view group;
+  std::string_view alpn;       // "" when none was negotiated (served h2 by prior knowledge)
+  std::string_view sni;
+  bool resumed = false;
+  std::string_view peer_subject;
+  std::string_view peer_issuer;
+  int64_t peer_days_left = 0;
+};
+
 class Observer {
  public:
   virtual ~Observer() = default;
@@ -184,6 +200,7 @@ class Observer {
   virtual void onGoaway(const GoawayEvent&) {}
   virtual void onViolation(const ViolationEvent&) {}
   virtual void onUpstreamFailure(const UpstreamFailureEvent&) {}
+  virtual void onTlsHandshake(const TlsHandshakeEvent&) {}
 };
 
 }  // namespace grpcscope

@@ -128,4 +128,13 @@ void LoggingObserver::onUpstreamFailure(const UpstreamFailureEvent& ev) {
   spdlog::debug("[W{}][C{}][S{}] answered UNAVAILABLE: {}", ev.conn.worker, ev.conn.id, ev.stream_id, ev.cause);
 }
 
+void LoggingObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
+  if (!debugOn()) return;
+  spdlog::debug("[W{}][C{}] {} TLS handshake {} us version={} cipher={} group={} alpn={} sni={} resumed={} peer=\"{}\" "
+                "issuer=\"{}\" days_left={}",
+                ev.conn.worker, ev.conn.id, hopName(ev.conn.hop), ev.handshake_ns / 1000, ev.version, ev.cipher, ev.group,
+                ev.alpn.empty() ? "none" : ev.alpn, ev.sni, ev.resumed, ev.peer_subject, ev.peer_issuer,
+                ev.peer_days_left);
+}
+
 }  // namespace grpcscope

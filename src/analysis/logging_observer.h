@@ -24,6 +24,7 @@ class LoggingObserver final : public Observer {
   void onGoaway(const GoawayEvent& ev) override;
   void onViolation(const ViolationEvent& ev) override;
   void onUpstreamFailure(const UpstreamFailureEvent& ev) override;
+  void onTlsHandshake(const TlsHandshakeEvent& ev) override;
 };
 
 // True for metadata keys whose values must never be logged or shown.

@@ -10,6 +10,7 @@
 
 #include "proxy/h2_callbacks.h"
 #include "proxy/tcp_transport.h"
+#include "proxy/tls_transport.h"
 
 namespace grpcscope {
 namespace {
@@ -140,6 +141,8 @@ void ConnectionRelay::connectTo(const struct sockaddr* addr) {
     if (status == UV_ECANCELED || state_ != State::kConnecting) return;
     if (status < 0) {
       onUpstreamFailed("upstream " + config_.upstream.toString() + ": connect failed: " + uv_strerror(status), true);
+    } else if (ctx_.upstream_tls) {
+      startUpstreamTls(nowNs() - connect_started_ns_);
     } else {
       attachUpstream(nowNs() - connect_started_ns_);
     }
@@ -148,6 +151,37 @@ void ConnectionRelay::connectTo(const struct sockaddr* addr) {
   if (rc != 0) {
     onUpstreamFailed("upstream " + config_.upstream.toString() + ": connect failed: " + uv_strerror(rc), true);
   }
+}
+
+void ConnectionRelay::startUpstreamTls(uint64_t tcp_ns) {
+  const UpstreamTlsConfig& tls_config = config_.upstream_tls;
+  std::string name = tls_config.sni.empty() ? config_.upstream.host : tls_config.sni;
+  auto tls = std::make_unique<TlsTransport>(std::move(upstream_.transport), *ctx_.upstream_tls, name);
+  TlsTransport* raw = tls.get();
+  tls->setHandler(&upstream_);
+  raw->on_handshake = [this, tcp_ns](const TlsFacts& facts) {
+    emitTlsHandshake(upstream_, facts);
+    attachUpstream(tcp_ns);
+  };
+  upstream_.transport = std::move(tls);
+  raw->startHandshake();
+}
+
+void ConnectionRelay::emitTlsHandshake(Leg& leg, const TlsFacts& facts) {
+  TlsHandshakeEvent ev;
+  ev.conn = leg.ref();
+  ev.at_ns = facts.finished_ns;
+  ev.handshake_ns = facts.finished_ns - facts.started_ns;
+  ev.version = facts.version;
+  ev.cipher = facts.cipher;
+  ev.group = facts.group;
+  ev.alpn = facts.alpn;
+  ev.sni = facts.sni;
+  ev.resumed = facts.resumed;
+  ev.peer_subject = facts.peer_subject;
+  ev.peer_issuer = facts.peer_issuer;
+  ev.peer_days_left = facts.peer_days_left;
+  observer_.onTlsHandshake(ev);
 }
 
 void ConnectionRelay::attachUpstream(uint64_t setup_ns) {
@@ -322,10 +356,15 @@ void ConnectionRelay::onLegEnd(Leg& leg, bool reset, std::string_view cause) {
     closeLeg(downstream_, false, reason, cause);
     closeLeg(upstream_, true, CloseReason::kOtherLegClosed, "client connection closed");
   } else if (state_ == State::kConnecting || state_ == State::kUpstreamHandshake) {
-    onUpstreamFailed("upstream " + config_.upstream.toString() +
-                         (reset ? ": connection reset during the HTTP/2 handshake: " + std::string(cause)
-                                : std::string(": closed the connection during the HTTP/2 handshake")),
-                     true);
+    if (cause.substr(0, 4) == "TLS:") {
+      // "upstream TLS: certificate verify failed: ... (127.0.0.1:50051)"
+      onUpstreamFailed("upstream " + std::string(cause) + " (" + config_.upstream.toString() + ")", true);
+    } else {
+      onUpstreamFailed("upstream " + config_.upstream.toString() +
+                           (reset ? ": connection reset during the HTTP/2 handshake: " + std::string(cause)
+                                  : std::string(": closed the connection during the HTTP/2 handshake")),
+                       true);
+    }
   } else if (state_ == State::kRelaying) {
     upstream_gone_ = true;
     upstream_failure_ = "upstream " + config_.upstream.toString() +
@@ -391,13 +430,16 @@ void ConnectionRelay::flush() {
     }
     bool down = pump(downstream_);
     bool up = pump(upstream_);
-    if (!down && !up && !flush_again_) break;
+    if (down || up || flush_again_) continue;
+    if (downstream_.transport_open) downstream_.transport->flush();
+    if (upstream_.transport_open) upstream_.transport->flush();
+    checkFlowBlocked();
+    checkFinished();
+    // May hand over input a transport held back (TLS) synchronously: that
+    // input's frames are flushed by the next round.
+    updateReading();
+    if (!flush_again_) break;
   }
-  if (downstream_.transport_open) downstream_.transport->flush();
-  if (upstream_.transport_open) upstream_.transport->flush();
-  checkFlowBlocked();
-  checkFinished();
-  updateReading();
   in_flush_ = false;
 }
 
@@ -481,7 +523,6 @@ void ConnectionRelay::checkFinished() {
                "client connection closed");
     }
   }
-  if (flush_again_ && !in_flush_) flush();
 }
 
 // ---------------------------------------------------------------------------

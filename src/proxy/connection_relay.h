@@ -29,6 +29,8 @@
 namespace grpcscope {
 
 class ConnectionRelay;
+class TlsContext;
+struct TlsFacts;
 
 // What the worker shares with all its relays.
 struct RelayContext {
@@ -39,6 +41,7 @@ struct RelayContext {
   UpstreamBackoff* backoff = nullptr;
   nghttp2_option* server_options = nullptr;  // downstream sessions
   nghttp2_option* client_options = nullptr;  // upstream sessions
+  TlsContext* upstream_tls = nullptr;         // set: originate TLS toward the server
   // Called once, from a loop callback, when the relay has released every
   // handle; the owner deletes it.
   std::function<void(ConnectionRelay*)> retire;
@@ -49,6 +52,7 @@ struct RelayContext {
 class ConnectionRelay {
  public:
   ConnectionRelay(RelayContext& ctx, uint64_t id, std::unique_ptr<Transport> downstream);
+
   ~ConnectionRelay();
   ConnectionRelay(const ConnectionRelay&) = delete;
   ConnectionRelay& operator=(const ConnectionRelay&) = delete;
@@ -99,6 +103,10 @@ class ConnectionRelay {
     ConnectionRef ref() const;
   };
 
+  // Reports a finished TLS handshake on one leg to the observer.
+  void emitTlsHandshake(Leg& leg, const TlsFacts& facts);
+  Leg& downstreamLeg() { return downstream_; }
+
   // nghttp2 callbacks (through the static trampolines in h2_callbacks.cc).
   int onBeginHeaders(Leg& leg, const nghttp2_frame* frame);
   int onHeader(Leg& leg, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
@@ -121,6 +129,7 @@ class ConnectionRelay {
   void connectTo(const struct sockaddr* addr);
   void onUpstreamTcpConnected();
   void attachUpstream(uint64_t setup_ns);
+  void startUpstreamTls(uint64_t tcp_ns);
   void onUpstreamReady(const nghttp2_settings& settings);
   void onUpstreamFailed(const std::string& cause, bool count_for_backoff);
   void startDownstream(const nghttp2_settings_entry* iv, size_t niv);

@@ -43,6 +43,12 @@ Worker::~Worker() {
 }
 
 std::string Worker::listen(uint16_t port, bool reuse_port, uint16_t* bound_port) {
+  std::string tls_error;
+  if (config_.tls.enabled() && !(server_tls_ = TlsContext::makeServer(config_.tls, &tls_error))) return tls_error;
+  if (config_.upstream_tls.enabled && !(client_tls_ = TlsContext::makeClient(config_.upstream_tls, &tls_error))) {
+    return tls_error;
+  }
+  ctx_.upstream_tls = client_tls_.get();
   const std::string& host = config_.listen.host.empty() ? std::string("0.0.0.0") : config_.listen.host;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -113,10 +119,22 @@ void Worker::onConnection(uv_stream_t* server, int status) {
     return;
   }
   transport->onConnected();
-  auto* relay = new ConnectionRelay(self->ctx_, self->next_connection_id_++, std::move(transport));
+  if (!self->server_tls_) {
+    auto* relay = new ConnectionRelay(self->ctx_, self->next_connection_id_++, std::move(transport));
+    self->relays_.insert(relay);
+    self->connection_count_.store(self->relays_.size(), std::memory_order_relaxed);
+    relay->start();
+    return;
+  }
+  auto tls = std::make_unique<TlsTransport>(std::move(transport), *self->server_tls_, "");
+  TlsTransport* raw = tls.get();
+  auto* relay = new ConnectionRelay(self->ctx_, self->next_connection_id_++, std::move(tls));
+  // Lifetime edge: the transport belongs to the relay, and calls back only while it lives.
+  raw->on_handshake = [relay](const TlsFacts& facts) { relay->emitTlsHandshake(relay->downstreamLeg(), facts); };
   self->relays_.insert(relay);
   self->connection_count_.store(self->relays_.size(), std::memory_order_relaxed);
   relay->start();
+  raw->startHandshake();
 }
 
 void Worker::onAsync(uv_async_t* handle) {

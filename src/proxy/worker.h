@@ -19,6 +19,7 @@
 #include <grpcscope/observer.h>
 
 #include "proxy/connection_relay.h"
+#include "proxy/tls_transport.h"
 #include "proxy/upstream_backoff.h"
 
 namespace grpcscope {
@@ -69,6 +70,8 @@ class Worker {
   UpstreamBackoff backoff_;
   nghttp2_option* server_options_ = nullptr;
   nghttp2_option* client_options_ = nullptr;
+  std::unique_ptr<TlsContext> server_tls_;  // terminate TLS from clients
+  std::unique_ptr<TlsContext> client_tls_;  // originate TLS toward the server
   RelayContext ctx_;
   uint64_t next_connection_id_ = 1;
   std::unordered_set<ConnectionRelay*> relays_;

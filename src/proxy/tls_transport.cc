@@ -1,0 +1,366 @@
+#include "proxy/tls_transport.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <uv.h>
+
+#include <cstring>
+
+namespace grpcscope {
+namespace {
+
+constexpr size_t kChunk = 64 * 1024;
+thread_local uint8_t tls_buffer[kChunk];
+
+const unsigned char kAlpnH2[] = {2, 'h', '2'};
+
+// Server: pick h2 when offered. A client that offers no ALPN, or not h2, is
+// still served HTTP/2 by prior knowledge (what it will speak if it is a gRPC
+// client configured without ALPN); the fact is recorded in TlsFacts::alpn.
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+               void*) {
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, kAlpnH2, sizeof(kAlpnH2), in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+int onNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* context = static_cast<TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  context->storeSession(session);
+  return 1;  // we keep the reference
+}
+
+bool isIpAddress(const std::string& host) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+std::string nameLine(X509_NAME* name) {
+  if (!name) return "";
+  char buf[512];
+  X509_NAME_oneline(name, buf, sizeof(buf));
+  return buf;
+}
+
+}  // namespace
+
+std::string drainOpenSslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    const char* reason = ERR_reason_error_string(e);
+    if (!out.empty()) out += "; ";
+    out += reason ? reason : buf;
+  }
+  return out;
+}
+
+TlsContext::~TlsContext() {
+  if (session_) SSL_SESSION_free(session_);
+  SSL_CTX_free(ctx_);
+}
+
+void TlsContext::storeSession(SSL_SESSION* session) {
+  if (session_) SSL_SESSION_free(session_);
+  session_ = session;
+}
+
+std::unique_ptr<TlsContext> TlsContext::makeServer(const ListenerTlsConfig& config, std::string* error) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  std::unique_ptr<TlsContext> context(new TlsContext(ctx, true));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
+    *error = "--tls-cert " + config.cert_file + ": " + drainOpenSslErrors();
+    return nullptr;
+  }
+  if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    *error = "--tls-key " + config.key_file + ": " + drainOpenSslErrors();
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    *error = "--tls-key " + config.key_file + ": does not match --tls-cert " + config.cert_file;
+    return nullptr;
+  }
+  if (!config.client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, config.client_ca_file.c_str(), nullptr) != 1) {
+      *error = "--tls-client-ca " + config.client_ca_file + ": " + drainOpenSslErrors();
+      return nullptr;
+    }
+    SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(config.client_ca_file.c_str()));
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
+  SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
+  // Session tickets are on by default (OpenSSL rotates its own ticket key).
+  SSL_CTX_set_app_data(ctx, context.get());
+  return context;
+}
+
+std::unique_ptr<TlsContext> TlsContext::makeClient(const UpstreamTlsConfig& config, std::string* error) {
+  ERR_clear_error();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  std::unique_ptr<TlsContext> context(new TlsContext(ctx, false));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (!config.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, config.ca_file.c_str(), nullptr) != 1) {
+      *error = "--upstream-ca " + config.ca_file + ": " + drainOpenSslErrors();
+      return nullptr;
+    }
+  } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    *error = "--upstream-tls: cannot load the system trust store: " + drainOpenSslErrors();
+    return nullptr;
+  }
+  if (!config.cert_file.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
+      *error = "--upstream-cert " + config.cert_file + ": " + drainOpenSslErrors();
+      return nullptr;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+      *error = "--upstream-key " + config.key_file + ": " + drainOpenSslErrors();
+      return nullptr;
+    }
+  }
+  SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2));
+  // Reconnects offer the last session so that they resume.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, onNewSession);
+  SSL_CTX_set_app_data(ctx, context.get());
+  return context;
+}
+
+TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, TlsContext& context, std::string server_name)
+    : inner_(std::move(inner)), context_(context) {
+  ssl_ = SSL_new(context_.get());
+  rbio_ = BIO_new(BIO_s_mem());
+  wbio_ = BIO_new(BIO_s_mem());
+  BIO_set_mem_eof_return(rbio_, -1);  // empty means "want more", not EOF
+  SSL_set_bio(ssl_, rbio_, wbio_);
+  if (context_.server()) {
+    SSL_set_accept_state(ssl_);
+  } else {
+    SSL_set_connect_state(ssl_);
+    if (!server_name.empty()) {
+      if (isIpAddress(server_name)) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), server_name.c_str());
+      } else {
+        SSL_set_tlsext_host_name(ssl_, server_name.c_str());
+        SSL_set1_host(ssl_, server_name.c_str());
+      }
+      facts_.sni = server_name;
+    }
+    if (SSL_SESSION* session = context_.cachedSession()) SSL_set_session(ssl_, session);
+  }
+  inner_->setHandler(this);
+}
+
+TlsTransport::~TlsTransport() { SSL_free(ssl_); }
+
+void TlsTransport::startHandshake() {
+  facts_.started_ns = uv_hrtime();
+  // The handshake reads whatever the relay's reading state; plaintext waits.
+  inner_->startReading();
+  if (!context_.server()) {
+    advanceHandshake();
+    inner_->flush();
+  }
+}
+
+bool TlsTransport::advanceHandshake() {
+  ERR_clear_error();
+  int rc = SSL_do_handshake(ssl_);
+  if (rc == 1) {
+    handshake_done_ = true;
+    recordFacts();
+    moveCiphertextOut();
+    if (!context_.server() && facts_.alpn != "h2") {
+      fail("TLS: server did not select ALPN h2 (selected: " + (facts_.alpn.empty() ? "none" : facts_.alpn) + ")");
+      return false;
+    }
+    if (on_handshake) on_handshake(facts_);
+    if (failed_ || inner_->closing()) return false;
+    encryptPending();
+    if (!reading_) inner_->stopReading();
+    return true;
+  }
+  int err = SSL_get_error(ssl_, rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    moveCiphertextOut();
+    return true;
+  }
+  long verify = SSL_get_verify_result(ssl_);
+  std::string cause;
+  if (verify != X509_V_OK) {
+    cause = std::string("TLS: certificate verify failed: ") + X509_verify_cert_error_string(verify);
+    drainOpenSslErrors();
+  } else {
+    std::string detail = drainOpenSslErrors();
+    cause = "TLS: handshake failed: " + (detail.empty() ? std::string("unexpected message") : detail);
+  }
+  moveCiphertextOut();  // the alert, if OpenSSL wrote one
+  fail(cause);
+  return false;
+}
+
+void TlsTransport::recordFacts() {
+  facts_.done = true;
+  facts_.finished_ns = uv_hrtime();
+  facts_.version = SSL_get_version(ssl_);
+  facts_.cipher = SSL_get_cipher_name(ssl_);
+  if (const char* g = SSL_group_to_name(ssl_, SSL_get_negotiated_group(ssl_))) facts_.group = g;
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+  facts_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  if (context_.server()) {
+    if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) facts_.sni = sni;
+  }
+  facts_.resumed = SSL_session_reused(ssl_) == 1;
+  if (X509* peer = SSL_get1_peer_certificate(ssl_)) {
+    facts_.peer_subject = nameLine(X509_get_subject_name(peer));
+    facts_.peer_issuer = nameLine(X509_get_issuer_name(peer));
+    int days = 0, secs = 0;
+    if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(peer))) facts_.peer_days_left = days;
+    X509_free(peer);
+  }
+}
+
+void TlsTransport::onTransportData(const uint8_t* data, size_t len) {
+  if (failed_) return;
+  BIO_write(rbio_, data, static_cast<int>(len));
+  if (!handshake_done_) {
+    if (!advanceHandshake() || !handshake_done_) {
+      inner_->flush();
+      return;
+    }
+  }
+  readPlaintext();
+  moveCiphertextOut();  // TLS 1.3 post-handshake messages (tickets, key updates)
+  inner_->flush();
+}
+
+void TlsTransport::readPlaintext() {
+  while (reading_ && !failed_ && !inner_->closing()) {
+    ERR_clear_error();
+    int n = SSL_read(ssl_, tls_buffer, sizeof(tls_buffer));
+    if (n > 0) {
+      if (handler_) handler_->onTransportData(tls_buffer, static_cast<size_t>(n));
+      continue;
+    }
+    int err = SSL_get_error(ssl_, n);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
+    if (err == SSL_ERROR_ZERO_RETURN) {
+      if (!ended_ && handler_) {
+        ended_ = true;
+        handler_->onTransportEnd(false, "closed by peer (TLS close_notify)");
+      }
+      break;
+    }
+    fail("TLS: " + drainOpenSslErrors());
+    break;
+  }
+}
+
+void TlsTransport::queue(const uint8_t* data, size_t len) {
+  if (failed_) return;
+  plain_out_.append(data, len);
+}
+
+void TlsTransport::flush() {
+  encryptPending();
+  inner_->flush();
+}
+
+void TlsTransport::encryptPending() {
+  if (!handshake_done_ || failed_) return;
+  while (!plain_out_.empty()) {
+    iovec iov[1];
+    plain_out_.peek(iov, 1);
+    ERR_clear_error();
+    int n = SSL_write(ssl_, iov[0].iov_base, static_cast<int>(iov[0].iov_len));
+    if (n <= 0) {
+      // A memory BIO never blocks: any failure here is fatal for the connection.
+      fail("TLS: write failed: " + drainOpenSslErrors());
+      return;
+    }
+    plain_out_.drain(static_cast<size_t>(n));
+  }
+  moveCiphertextOut();
+}
+
+void TlsTransport::moveCiphertextOut() {
+  while (BIO_ctrl_pending(wbio_) > 0) {
+    int n = BIO_read(wbio_, tls_buffer, sizeof(tls_buffer));
+    if (n <= 0) break;
+    inner_->queue(tls_buffer, static_cast<size_t>(n));
+  }
+}
+
+void TlsTransport::startReading() {
+  bool was = reading_;
+  reading_ = true;
+  inner_->startReading();
+  // Records already decrypted-ready in the read BIO are read with the next
+  // ciphertext; if some are waiting now, read them now.
+  if (!was && handshake_done_ && BIO_ctrl_pending(rbio_) > 0) readPlaintext();
+}
+
+void TlsTransport::stopReading() {
+  reading_ = false;
+  if (handshake_done_) inner_->stopReading();
+}
+
+void TlsTransport::close(bool graceful) {
+  if (inner_->closing()) {
+    inner_->close(graceful);
+    return;
+  }
+  if (graceful && handshake_done_ && !failed_) {
+    encryptPending();
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // close_notify
+    moveCiphertextOut();
+  }
+  inner_->close(graceful);
+}
+
+void TlsTransport::fail(std::string cause) {
+  if (failed_) return;
+  failed_ = true;
+  plain_out_.clear();
+  inner_->stopReading();
+  if (!ended_ && handler_) {
+    ended_ = true;
+    handler_->onTransportEnd(true, cause);
+  }
+}
+
+void TlsTransport::onTransportEnd(bool reset, std::string_view cause) {
+  if (ended_ || !handler_) return;
+  ended_ = true;
+  if (!handshake_done_) {
+    handler_->onTransportEnd(true, std::string("TLS: handshake interrupted: ") +
+                                       (reset ? std::string(cause) : std::string("connection closed by peer")));
+    return;
+  }
+  handler_->onTransportEnd(reset, cause);
+}
+
+void TlsTransport::onTransportDrained() {
+  encryptPending();
+  inner_->flush();
+  if (handler_) handler_->onTransportDrained();
+}
+
+void TlsTransport::onTransportClosed() {
+  if (handler_) handler_->onTransportClosed();
+}
+
+}  // namespace grpcscope

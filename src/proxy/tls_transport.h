@@ -1,0 +1,126 @@
+// TLS over any Transport (TCP in production, memory pairs in tests), with
+// OpenSSL 3 driven through memory BIOs: ciphertext from the inner transport
+// is written into the read BIO, the handshake or SSL_read runs until it
+// stops, and whatever OpenSSL put in the write BIO is queued on the inner
+// transport. Plaintext queued before the handshake finishes waits and is
+// encrypted afterwards, so the H2 layer above never knows the difference.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <grpcscope/config.h>
+
+#include <arpa/inet.h>
+
+#include "proxy/byte_queue.h"
+#include "proxy/transport.h"
+
+namespace grpcscope {
+
+// What one TLS handshake established and how long it took.
+struct TlsFacts {
+  bool done = false;
+  uint64_t started_ns = 0;
+  uint64_t finished_ns = 0;
+  std::string version;       // "TLSv1.3"
+  std::string cipher;
+  std::string group;
+  std::string alpn;          // "" when none was negotiated
+  std::string sni;           // server: what the client asked for; client: what we sent
+  bool resumed = false;
+  std::string peer_subject;  // peer certificate, when there is one
+  std::string peer_issuer;
+  int64_t peer_days_left = 0;
+};
+
+// One SSL_CTX per role, shared by the connections of a worker.
+class TlsContext {
+ public:
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+
+  // Both return nullptr and set *error to one line naming the file or cause.
+  static std::unique_ptr<TlsContext> makeServer(const ListenerTlsConfig& config, std::string* error);
+  static std::unique_ptr<TlsContext> makeClient(const UpstreamTlsConfig& config, std::string* error);
+
+  SSL_CTX* get() const { return ctx_; }
+  bool server() const { return server_; }
+
+  // Client side: the last session per context, offered on the next connect so
+  // reconnects resume. Owned reference.
+  SSL_SESSION* cachedSession() const { return session_; }
+  void storeSession(SSL_SESSION* session);
+
+ private:
+  TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
+  SSL_CTX* ctx_;
+  bool server_;
+  SSL_SESSION* session_ = nullptr;
+};
+
+// The text of OpenSSL's error queue (emptied), "" when it is empty.
+std::string drainOpenSslErrors();
+
+class TlsTransport final : public Transport, private TransportHandler {
+ public:
+  // server_name: client role only: SNI and the name the certificate must match
+  // (an IP address is matched as such); empty: no SNI, no name check.
+  TlsTransport(std::unique_ptr<Transport> inner, TlsContext& context, std::string server_name);
+  ~TlsTransport() override;
+
+  // Client role: sends the ClientHello. Server role: waits for one.
+  void startHandshake();
+  const TlsFacts& facts() const { return facts_; }
+  // Called once when the handshake completes (before any data is delivered).
+  std::function<void(const TlsFacts&)> on_handshake;
+
+  void setHandler(TransportHandler* handler) override { handler_ = handler; }
+  void queue(const uint8_t* data, size_t len) override;
+  void flush() override;
+  size_t pendingBytes() const override { return plain_out_.size() + inner_->pendingBytes(); }
+  void startReading() override;
+  void stopReading() override;
+  void close(bool graceful) override;
+  bool closing() const override { return inner_->closing(); }
+  const std::string& peerAddress() const override { return inner_->peerAddress(); }
+  const std::string& localAddress() const override { return inner_->localAddress(); }
+  uint64_t bytesIn() const override { return inner_->bytesIn(); }
+  uint64_t bytesOut() const override { return inner_->bytesOut(); }
+  int fd() const override { return inner_->fd(); }
+
+ private:
+  // TransportHandler for the inner (ciphertext) transport.
+  void onTransportData(const uint8_t* data, size_t len) override;
+  void onTransportEnd(bool reset, std::string_view cause) override;
+  void onTransportDrained() override;
+  void onTransportClosed() override;
+
+  bool advanceHandshake();  // false: failed (reported)
+  void readPlaintext();
+  void encryptPending();
+  void moveCiphertextOut();
+  void fail(std::string cause);
+  void recordFacts();
+
+  std::unique_ptr<Transport> inner_;
+  TlsContext& context_;
+  SSL* ssl_ = nullptr;
+  BIO* rbio_ = nullptr;  // ciphertext in (owned by ssl_)
+  BIO* wbio_ = nullptr;  // ciphertext out (owned by ssl_)
+  TransportHandler* handler_ = nullptr;
+  ByteQueue plain_out_;  // plaintext waiting for the handshake or for SSL_write
+  std::string held_in_;  // plaintext read while the reader is paused
+  bool reading_ = false;
+  bool handshake_done_ = false;
+  bool failed_ = false;
+  bool ended_ = false;
+  TlsFacts facts_;
+};
+
+}  // namespace grpcscope
