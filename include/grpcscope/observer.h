@@ -181,6 +181,19 @@ struct TlsHandshakeEvent {
   std::string_view peer_subject;
   std::string_view peer_issuer;
   int64_t peer_days_left = 0;
+  // Phases, each measured from the start of the handshake (0: not seen).
+  uint64_t client_hello_ns = 0;
+  uint64_t server_hello_ns = 0;
+  uint64_t certificate_ns = 0;
+  uint64_t verify_ns = 0;      // time spent verifying the peer's chain
+  // Downstream only: what the client offered in its ClientHello.
+  std::string_view offered_sni;
+  std::string_view offered_alpn;      // comma-separated
+  std::string_view offered_versions;  // comma-separated, e.g. "772,771"
+  size_t offered_ciphers = 0;
+  std::string_view offered_groups;    // comma-separated group ids
+  std::string_view ja3;               // JA3 string
+  std::string_view ja3_md5;           // client fingerprint
 };
 
 class Observer {

@@ -135,6 +135,14 @@ void LoggingObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
                 ev.conn.worker, ev.conn.id, hopName(ev.conn.hop), ev.handshake_ns / 1000, ev.version, ev.cipher, ev.group,
                 ev.alpn.empty() ? "none" : ev.alpn, ev.sni, ev.resumed, ev.peer_subject, ev.peer_issuer,
                 ev.peer_days_left);
+  spdlog::debug("[W{}][C{}] {} TLS phases client_hello={}us server_hello={}us certificate={}us verify={}us", ev.conn.worker,
+                ev.conn.id, hopName(ev.conn.hop), ev.client_hello_ns / 1000, ev.server_hello_ns / 1000,
+                ev.certificate_ns / 1000, ev.verify_ns / 1000);
+  if (!ev.ja3_md5.empty()) {
+    spdlog::debug("[W{}][C{}] {} TLS client hello sni={} alpn=[{}] versions=[{}] ciphers={} groups=[{}] ja3={} ja3_md5={}",
+                  ev.conn.worker, ev.conn.id, hopName(ev.conn.hop), ev.offered_sni, ev.offered_alpn,
+                  ev.offered_versions, ev.offered_ciphers, ev.offered_groups, ev.ja3, ev.ja3_md5);
+  }
 }
 
 }  // namespace grpcscope

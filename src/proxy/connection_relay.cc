@@ -181,6 +181,25 @@ void ConnectionRelay::emitTlsHandshake(Leg& leg, const TlsFacts& facts) {
   ev.peer_subject = facts.peer_subject;
   ev.peer_issuer = facts.peer_issuer;
   ev.peer_days_left = facts.peer_days_left;
+  auto since = [&](uint64_t t) { return t >= facts.started_ns ? t - facts.started_ns : 0; };
+  if (facts.client_hello_ns) ev.client_hello_ns = since(facts.client_hello_ns);
+  if (facts.server_hello_ns) ev.server_hello_ns = since(facts.server_hello_ns);
+  if (facts.certificate_ns) ev.certificate_ns = since(facts.certificate_ns);
+  ev.verify_ns = facts.verify_ns;
+  std::string alpn, versions, groups;
+  const TlsFacts::ClientHello& hello = facts.client_hello;
+  for (const std::string& a : hello.alpn) alpn += (alpn.empty() ? "" : ",") + a;
+  for (uint16_t v : hello.versions) versions += (versions.empty() ? "" : ",") + std::to_string(v);
+  for (uint16_t g : hello.groups) groups += (groups.empty() ? "" : ",") + std::to_string(g);
+  if (hello.seen) {
+    ev.offered_sni = hello.sni;
+    ev.offered_alpn = alpn;
+    ev.offered_versions = versions;
+    ev.offered_ciphers = hello.ciphers.size();
+    ev.offered_groups = groups;
+    ev.ja3 = hello.ja3;
+    ev.ja3_md5 = hello.ja3_md5;
+  }
   observer_.onTlsHandshake(ev);
 }
 

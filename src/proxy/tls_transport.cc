@@ -1,6 +1,7 @@
 #include "proxy/tls_transport.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <uv.h>
 
@@ -45,7 +46,118 @@ std::string nameLine(X509_NAME* name) {
   return buf;
 }
 
+// GREASE values (RFC 8701) are random per client: JA3 leaves them out.
+bool isGrease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
+
+uint16_t be16(const unsigned char* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
+std::string joinDecimal(const std::vector<uint16_t>& values) {
+  std::string out;
+  for (uint16_t v : values) {
+    if (!out.empty()) out += '-';
+    out += std::to_string(v);
+  }
+  return out;
+}
+
 }  // namespace
+
+// Server role: record what the client offered, before OpenSSL answers it.
+int captureClientHello(SSL* ssl, int*, void*) {
+  auto* self = static_cast<TlsTransport*>(SSL_get_app_data(ssl));
+  if (!self) return SSL_CLIENT_HELLO_SUCCESS;
+  TlsFacts::ClientHello& hello = self->facts_.client_hello;
+  hello.seen = true;
+  unsigned int legacy = SSL_client_hello_get0_legacy_version(ssl);
+  const unsigned char* data = nullptr;
+  size_t len = SSL_client_hello_get0_ciphers(ssl, &data);
+  for (size_t i = 0; i + 1 < len; i += 2) {
+    uint16_t c = be16(data + i);
+    if (!isGrease(c)) hello.ciphers.push_back(c);
+  }
+  std::vector<uint16_t> extensions, point_formats;
+  int* present = nullptr;
+  size_t count = 0;
+  if (SSL_client_hello_get1_extensions_present(ssl, &present, &count) == 1) {
+    for (size_t i = 0; i < count; ++i) {
+      if (!isGrease(static_cast<uint16_t>(present[i]))) extensions.push_back(static_cast<uint16_t>(present[i]));
+    }
+    OPENSSL_free(present);
+  }
+  if (SSL_client_hello_get0_ext(ssl, 10, &data, &len) == 1 && len >= 2) {  // supported_groups
+    for (size_t i = 2; i + 1 < len; i += 2) {
+      uint16_t g = be16(data + i);
+      if (!isGrease(g)) hello.groups.push_back(g);
+    }
+  }
+  if (SSL_client_hello_get0_ext(ssl, 11, &data, &len) == 1 && len >= 1) {  // ec_point_formats
+    for (size_t i = 1; i < len; ++i) point_formats.push_back(data[i]);
+  }
+  if (SSL_client_hello_get0_ext(ssl, 43, &data, &len) == 1 && len >= 1) {  // supported_versions
+    for (size_t i = 1; i + 1 < len; i += 2) {
+      uint16_t v = be16(data + i);
+      if (!isGrease(v)) hello.versions.push_back(v);
+    }
+  }
+  if (hello.versions.empty()) hello.versions.push_back(static_cast<uint16_t>(legacy));
+  if (SSL_client_hello_get0_ext(ssl, 16, &data, &len) == 1 && len >= 2) {  // ALPN
+    for (size_t i = 2; i < len;) {
+      size_t n = data[i];
+      if (i + 1 + n > len) break;
+      hello.alpn.emplace_back(reinterpret_cast<const char*>(data + i + 1), n);
+      i += 1 + n;
+    }
+  }
+  if (SSL_client_hello_get0_ext(ssl, 0, &data, &len) == 1 && len >= 5 && data[2] == 0) {  // server_name
+    size_t n = be16(data + 3);
+    if (5 + n <= len) hello.sni.assign(reinterpret_cast<const char*>(data + 5), n);
+  }
+  hello.ja3 = std::to_string(legacy) + "," + joinDecimal(hello.ciphers) + "," + joinDecimal(extensions) + "," +
+              joinDecimal(hello.groups) + "," + joinDecimal(point_formats);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (EVP_Digest(hello.ja3.data(), hello.ja3.size(), md, &md_len, EVP_md5(), nullptr) == 1) {
+    static const char kHex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < md_len; ++i) {
+      hello.ja3_md5 += kHex[md[i] >> 4];
+      hello.ja3_md5 += kHex[md[i] & 0xf];
+    }
+  }
+  ERR_clear_error();
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+// Times the verification of the peer's certificate chain.
+int timedVerify(X509_STORE_CTX* store, void*) {
+  SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* self = ssl ? static_cast<TlsTransport*>(SSL_get_app_data(ssl)) : nullptr;
+  uint64_t start = uv_hrtime();
+  int rc = X509_verify_cert(store);
+  if (self) self->facts_.verify_ns += uv_hrtime() - start;
+  return rc;
+}
+
+void TlsTransport::onMessage(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
+  if (content_type != SSL3_RT_HANDSHAKE || len == 0) return;
+  auto* self = static_cast<TlsTransport*>(arg);
+  uint64_t now = uv_hrtime();
+  switch (static_cast<const unsigned char*>(buf)[0]) {
+    case SSL3_MT_CLIENT_HELLO:
+      if (!self->facts_.client_hello_ns) self->facts_.client_hello_ns = now;
+      break;
+    case SSL3_MT_SERVER_HELLO:
+      if (!self->facts_.server_hello_ns) self->facts_.server_hello_ns = now;
+      break;
+    case SSL3_MT_CERTIFICATE:
+      // The server's certificate: sent by a server, received by a client.
+      if (!self->facts_.certificate_ns && (write_p != 0) == self->context_.server()) {
+        self->facts_.certificate_ns = now;
+      }
+      break;
+    default:
+      break;
+  }
+}
 
 std::string drainOpenSslErrors() {
   std::string out;
@@ -96,6 +208,8 @@ std::unique_ptr<TlsContext> TlsContext::makeServer(const ListenerTlsConfig& conf
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
   SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
+  SSL_CTX_set_client_hello_cb(ctx, captureClientHello, nullptr);
+  SSL_CTX_set_cert_verify_callback(ctx, timedVerify, nullptr);
   // Session tickets are on by default (OpenSSL rotates its own ticket key).
   SSL_CTX_set_app_data(ctx, context.get());
   return context;
@@ -129,6 +243,7 @@ std::unique_ptr<TlsContext> TlsContext::makeClient(const UpstreamTlsConfig& conf
     }
   }
   SSL_CTX_set_alpn_protos(ctx, kAlpnH2, sizeof(kAlpnH2));
+  SSL_CTX_set_cert_verify_callback(ctx, timedVerify, nullptr);
   // Reconnects offer the last session so that they resume.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, onNewSession);
@@ -143,6 +258,9 @@ TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, TlsContext& context
   wbio_ = BIO_new(BIO_s_mem());
   BIO_set_mem_eof_return(rbio_, -1);  // empty means "want more", not EOF
   SSL_set_bio(ssl_, rbio_, wbio_);
+  SSL_set_app_data(ssl_, this);
+  SSL_set_msg_callback(ssl_, &TlsTransport::onMessage);
+  SSL_set_msg_callback_arg(ssl_, this);
   if (context_.server()) {
     SSL_set_accept_state(ssl_);
   } else {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <grpcscope/config.h>
 
@@ -33,6 +34,24 @@ struct TlsFacts {
   std::string alpn;          // "" when none was negotiated
   std::string sni;           // server: what the client asked for; client: what we sent
   bool resumed = false;
+  // Handshake phases (uv_hrtime ns; 0: not seen): ClientHello sent or
+  // received, ServerHello, the server's Certificate, the last Finished; and
+  // how long verifying the peer's certificate chain took.
+  uint64_t client_hello_ns = 0;
+  uint64_t server_hello_ns = 0;
+  uint64_t certificate_ns = 0;
+  uint64_t verify_ns = 0;
+  // Server role: what the client offered (GREASE values removed).
+  struct ClientHello {
+    bool seen = false;
+    std::string sni;
+    std::vector<std::string> alpn;
+    std::vector<uint16_t> versions;  // supported_versions, else the legacy version
+    std::vector<uint16_t> ciphers;
+    std::vector<uint16_t> groups;
+    std::string ja3;                 // JA3 string: version,ciphers,extensions,groups,point formats
+    std::string ja3_md5;             // the fingerprint that tells clients apart
+  } client_hello;
   std::string peer_subject;  // peer certificate, when there is one
   std::string peer_issuer;
   int64_t peer_days_left = 0;
@@ -107,6 +126,9 @@ class TlsTransport final : public Transport, private TransportHandler {
   void moveCiphertextOut();
   void fail(std::string cause);
   void recordFacts();
+  static void onMessage(int write_p, int version, int content_type, const void* buf, size_t len, SSL* ssl, void* arg);
+  friend int captureClientHello(SSL* ssl, int* alert, void* arg);
+  friend int timedVerify(X509_STORE_CTX* store, void* arg);
 
   std::unique_ptr<Transport> inner_;
   TlsContext& context_;
