@@ -20,6 +20,9 @@ struct ListenerTlsConfig {
   std::string cert_file;
   std::string key_file;
   std::string client_ca_file;  // non-empty: require and verify client certificates
+  // Session tickets: a new ticket key this often (tickets under the previous
+  // key still resume, and are renewed); 0 turns tickets off.
+  uint32_t ticket_rotation_ms = 3'600'000;
   bool enabled() const { return !cert_file.empty(); }
 };
 

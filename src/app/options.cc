@@ -227,6 +227,9 @@ const std::vector<Setting>& settings() {
     s.push_back(text("tls.client_ca", "--tls-client-ca", t, "FILE",
                      "PEM CA bundle: require client certificates signed by it (mTLS).", Kind::kFile,
                      [](Config& c) -> std::string& { return c.tls.client_ca_file; }));
+    s.push_back(duration("tls.ticket_rotation", "--tls-ticket-rotation", t,
+                         "Session ticket key lifetime (a ticket resumes for up to twice this); 0: no tickets.",
+                         [](Config& c) -> uint32_t& { return c.tls.ticket_rotation_ms; }, 0));
     s.push_back(toggle("upstream_tls.enabled", "--upstream-tls", u,
                        "Speak TLS to the server (the certificate is verified).",
                        [](Config& c) -> bool& { return c.upstream_tls.enabled; }));

@@ -1,11 +1,14 @@
 #include "proxy/tls_transport.h"
 
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <uv.h>
 
 #include <cstring>
+#include <mutex>
 
 namespace grpcscope {
 namespace {
@@ -58,6 +61,85 @@ std::string joinDecimal(const std::vector<uint16_t>& values) {
     out += std::to_string(v);
   }
   return out;
+}
+
+// Session ticket keys, shared by every worker's server context so that a
+// client resumes whichever worker the kernel hands its next connection to.
+// Used during handshakes only, never per request.
+class TicketKeys {
+ public:
+  struct Key {
+    unsigned char name[16];
+    unsigned char aes[32];
+    unsigned char hmac[32];
+    uint64_t created_ns;
+  };
+
+  static TicketKeys& instance() {
+    static TicketKeys keys;
+    return keys;
+  }
+
+  // enc: the key to seal a new ticket with (rotating when due).
+  Key current(uint64_t rotation_ns) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    uint64_t now = uv_hrtime();
+    if (!have_current_ || now - current_.created_ns >= rotation_ns) {
+      previous_ = current_;
+      have_previous_ = have_current_;
+      RAND_bytes(current_.name, sizeof(current_.name));
+      RAND_bytes(current_.aes, sizeof(current_.aes));
+      RAND_bytes(current_.hmac, sizeof(current_.hmac));
+      current_.created_ns = now;
+      have_current_ = true;
+    }
+    return current_;
+  }
+
+  // dec: 1 found current, 2 found previous (renew the ticket), 0 unknown.
+  int find(const unsigned char name[16], Key* out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (have_current_ && std::memcmp(name, current_.name, 16) == 0) {
+      *out = current_;
+      return 1;
+    }
+    if (have_previous_ && std::memcmp(name, previous_.name, 16) == 0) {
+      *out = previous_;
+      return 2;
+    }
+    return 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  Key current_{};
+  Key previous_{};
+  bool have_current_ = false;
+  bool have_previous_ = false;
+};
+
+int onTicketKey(SSL* ssl, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                int enc) {
+  auto* context = static_cast<TlsContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  TicketKeys::Key key;
+  int rc = 1;
+  if (enc) {
+    key = TicketKeys::instance().current(context->ticketRotationNs());
+    std::memcpy(key_name, key.name, 16);
+    if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1) return -1;
+    if (EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) != 1) return -1;
+  } else {
+    rc = TicketKeys::instance().find(key_name, &key);
+    if (rc == 0) return 0;  // unknown or expired key: full handshake
+    if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, key.aes, iv) != 1) return -1;
+  }
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key.hmac, sizeof(key.hmac)),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+      OSSL_PARAM_construct_end(),
+  };
+  if (EVP_MAC_CTX_set_params(mac, params) != 1) return -1;
+  return rc;
 }
 
 }  // namespace
@@ -210,7 +292,12 @@ std::unique_ptr<TlsContext> TlsContext::makeServer(const ListenerTlsConfig& conf
   SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);
   SSL_CTX_set_client_hello_cb(ctx, captureClientHello, nullptr);
   SSL_CTX_set_cert_verify_callback(ctx, timedVerify, nullptr);
-  // Session tickets are on by default (OpenSSL rotates its own ticket key).
+  if (config.ticket_rotation_ms == 0) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  } else {
+    context->ticket_rotation_ns_ = uint64_t{config.ticket_rotation_ms} * 1'000'000;
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, onTicketKey);
+  }
   SSL_CTX_set_app_data(ctx, context.get());
   return context;
 }

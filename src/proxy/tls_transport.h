@@ -69,6 +69,7 @@ class TlsContext {
   static std::unique_ptr<TlsContext> makeClient(const UpstreamTlsConfig& config, std::string* error);
 
   SSL_CTX* get() const { return ctx_; }
+  uint64_t ticketRotationNs() const { return ticket_rotation_ns_; }
   bool server() const { return server_; }
 
   // Client side: the last session per context, offered on the next connect so
@@ -81,6 +82,7 @@ class TlsContext {
   SSL_CTX* ctx_;
   bool server_;
   SSL_SESSION* session_ = nullptr;
+  uint64_t ticket_rotation_ns_ = 0;
 };
 
 // The text of OpenSSL's error queue (emptied), "" when it is empty.
