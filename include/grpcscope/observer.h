@@ -30,7 +30,8 @@ struct ConnectionOpenEvent {
   uint64_t at_ns = 0;        // uv_hrtime() clock
   std::string_view peer;     // "ip:port" of the remote end
   std::string_view local;    // "ip:port" of our end
-  uint64_t setup_ns = 0;     // upstream: TCP connect time (and resolution); downstream: 0
+  uint64_t setup_ns = 0;     // upstream: name resolution + TCP connect; downstream: 0
+  uint64_t dns_ns = 0;       // upstream: the name resolution part (0 for an address literal)
 };
 
 // Why a leg closed. kUpstreamFailed covers refused/unreachable/timed out.

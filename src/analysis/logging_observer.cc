@@ -18,8 +18,8 @@ bool isSensitiveHeader(std::string_view name) {
 
 void LoggingObserver::onConnectionOpen(const ConnectionOpenEvent& ev) {
   if (!debugOn()) return;
-  spdlog::debug("[W{}][C{}] {} connection open peer={} local={} setup_us={}", ev.conn.worker, ev.conn.id,
-                hopName(ev.conn.hop), ev.peer, ev.local, ev.setup_ns / 1000);
+  spdlog::debug("[W{}][C{}] {} connection open peer={} local={} setup_us={} dns_us={}", ev.conn.worker, ev.conn.id,
+                hopName(ev.conn.hop), ev.peer, ev.local, ev.setup_ns / 1000, ev.dns_ns / 1000);
 }
 
 void LoggingObserver::onConnectionClose(const ConnectionCloseEvent& ev) {

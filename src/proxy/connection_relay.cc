@@ -108,6 +108,7 @@ void ConnectionRelay::resolveAndConnect() {
       [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
         auto* self = static_cast<ConnectionRelay*>(req->data);
         self->dns_pending_ = false;
+        self->dns_ns_ = nowNs() - self->connect_started_ns_;
         if (self->state_ != State::kConnecting) {
           // Timed out or closed meanwhile.
           if (res) uv_freeaddrinfo(res);
@@ -211,6 +212,7 @@ void ConnectionRelay::attachUpstream(uint64_t setup_ns) {
   ev.peer = upstream_.transport->peerAddress();
   ev.local = upstream_.transport->localAddress();
   ev.setup_ns = setup_ns;
+  ev.dns_ns = dns_ns_;
   observer_.onConnectionOpen(ev);
 
   nghttp2_session_client_new2(&upstream_.session, relayCallbacks(), &upstream_, ctx_.client_options);

@@ -210,6 +210,7 @@ class ConnectionRelay {
   bool dns_pending_ = false;
   uint64_t connect_started_ns_ = 0;
   uint64_t upstream_setup_ns_ = 0;
+  uint64_t dns_ns_ = 0;
   size_t buffered_bytes_ = 0;  // bytes waiting in stream buffers, both directions
   size_t blocked_streams_ = 0; // stream-hops currently blocked by a peer window
 };
