@@ -4,8 +4,8 @@ namespace grpcscope::testsupport {
 
 EchoServer::EchoServer(const EchoServerOptions& options) : host_(options.host) {
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.host + ":" + std::to_string(options.port), grpc::InsecureServerCredentials(),
-                           &port_);
+  builder.AddListeningPort(options.host + ":" + std::to_string(options.port),
+                           options.credentials ? options.credentials : grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(&service_);
   if (options.max_message_size != -1) {
     builder.SetMaxReceiveMessageSize(options.max_message_size);

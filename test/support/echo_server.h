@@ -19,6 +19,8 @@ struct EchoServerOptions {
   std::vector<std::pair<std::string, int>> int_args;  // extra channel arguments (GRPC_ARG_*)
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
+  // TLS (grpc::SslServerCredentials) when set; nullptr: plaintext h2c.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
 };
 
 class EchoServer {
