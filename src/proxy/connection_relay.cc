@@ -377,7 +377,15 @@ void ConnectionRelay::onLegEnd(Leg& leg, bool reset, std::string_view cause) {
     closeLeg(downstream_, false, reason, cause);
     closeLeg(upstream_, true, CloseReason::kOtherLegClosed, "client connection closed");
   } else if (state_ == State::kConnecting || state_ == State::kUpstreamHandshake) {
-    if (cause.substr(0, 4) == "TLS:") {
+    auto* tls = dynamic_cast<TlsTransport*>(upstream_.transport.get());
+    if (tls && tls->facts().client_cert_requested && !tls->facts().client_cert_configured) {
+      // TLS 1.3: the server checks our certificate after our side of the
+      // handshake is done; gRPC servers then close without an alert.
+      onUpstreamFailed("upstream TLS: the server requires a client certificate and none is configured "
+                       "(--upstream-cert, --upstream-key); it closed the connection (" +
+                           config_.upstream.toString() + ")",
+                       true);
+    } else if (cause.substr(0, 4) == "TLS:") {
       // "upstream TLS: certificate verify failed: ... (127.0.0.1:50051)"
       onUpstreamFailed("upstream " + std::string(cause) + " (" + config_.upstream.toString() + ")", true);
     } else {

@@ -230,6 +230,12 @@ void TlsTransport::onMessage(int write_p, int, int content_type, const void* buf
     case SSL3_MT_SERVER_HELLO:
       if (!self->facts_.server_hello_ns) self->facts_.server_hello_ns = now;
       break;
+    case SSL3_MT_CERTIFICATE_REQUEST:
+      if (!write_p && !self->context_.server()) {
+        self->facts_.client_cert_requested = true;
+        self->facts_.client_cert_configured = SSL_get_certificate(self->ssl_) != nullptr;
+      }
+      break;
     case SSL3_MT_CERTIFICATE:
       // The server's certificate: sent by a server, received by a client.
       if (!self->facts_.certificate_ns && (write_p != 0) == self->context_.server()) {

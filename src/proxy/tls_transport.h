@@ -41,6 +41,11 @@ struct TlsFacts {
   uint64_t server_hello_ns = 0;
   uint64_t certificate_ns = 0;
   uint64_t verify_ns = 0;
+  // Client role: the server asked for a certificate (CertificateRequest), and
+  // whether we had one to give. Over TLS 1.3 a server rejects a missing one
+  // only after our handshake finished, often by just closing.
+  bool client_cert_requested = false;
+  bool client_cert_configured = false;
   // Server role: what the client offered (GREASE values removed).
   struct ClientHello {
     bool seen = false;
