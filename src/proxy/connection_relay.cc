@@ -163,6 +163,7 @@ void ConnectionRelay::startUpstreamTls(uint64_t tcp_ns) {
   raw->on_handshake = [this, tcp_ns](const TlsFacts& facts) {
     emitTlsHandshake(upstream_, facts);
     attachUpstream(tcp_ns);
+    flush();  // the client preface and SETTINGS go out now
   };
   upstream_.transport = std::move(tls);
   raw->startHandshake();
@@ -224,7 +225,7 @@ void ConnectionRelay::attachUpstream(uint64_t setup_ns) {
   };
   nghttp2_submit_settings(upstream_.session, NGHTTP2_FLAG_NONE, iv, 2);
   state_ = State::kUpstreamHandshake;
-  upstream_.transport->startReading();
+  // Reading starts from updateReading() at the end of the next flush.
 }
 
 void ConnectionRelay::onUpstreamReady(const nghttp2_settings& settings) {
@@ -300,7 +301,9 @@ void ConnectionRelay::startDownstream(const nghttp2_settings_entry* iv, size_t n
   }
   if (config_.timeouts.idle_ms > 0) idle_deadline_ = nowNs() + msToNs(config_.timeouts.idle_ms);
   if (draining_) submitGoaway(downstream_, NGHTTP2_NO_ERROR, "");
-  downstream_.transport->startReading();
+  // Reading starts from updateReading() at the end of the flush: this may run
+  // inside an upstream nghttp2 callback, and a TLS transport can hand over
+  // buffered input synchronously (STYLE.md trap 1).
   armTimer();
 }
 

@@ -14,7 +14,10 @@ namespace grpcscope {
 namespace {
 
 constexpr size_t kChunk = 64 * 1024;
-thread_local uint8_t tls_buffer[kChunk];
+// Separate buffers: decrypted input may still be being parsed by the session
+// above while ciphertext is drained out (a close during a callback, say).
+thread_local uint8_t tls_read_buffer[kChunk];
+thread_local uint8_t tls_write_buffer[kChunk];
 
 const unsigned char kAlpnH2[] = {2, 'h', '2'};
 
@@ -460,9 +463,9 @@ void TlsTransport::onTransportData(const uint8_t* data, size_t len) {
 void TlsTransport::readPlaintext() {
   while (reading_ && !failed_ && !inner_->closing()) {
     ERR_clear_error();
-    int n = SSL_read(ssl_, tls_buffer, sizeof(tls_buffer));
+    int n = SSL_read(ssl_, tls_read_buffer, sizeof(tls_read_buffer));
     if (n > 0) {
-      if (handler_) handler_->onTransportData(tls_buffer, static_cast<size_t>(n));
+      if (handler_) handler_->onTransportData(tls_read_buffer, static_cast<size_t>(n));
       continue;
     }
     int err = SSL_get_error(ssl_, n);
@@ -508,9 +511,9 @@ void TlsTransport::encryptPending() {
 
 void TlsTransport::moveCiphertextOut() {
   while (BIO_ctrl_pending(wbio_) > 0) {
-    int n = BIO_read(wbio_, tls_buffer, sizeof(tls_buffer));
+    int n = BIO_read(wbio_, tls_write_buffer, sizeof(tls_write_buffer));
     if (n <= 0) break;
-    inner_->queue(tls_buffer, static_cast<size_t>(n));
+    inner_->queue(tls_write_buffer, static_cast<size_t>(n));
   }
 }
 
