@@ -232,34 +232,22 @@ void ConnectionRelay::onUpstreamReady(const nghttp2_settings& settings) {
   ctx_.backoff->onSuccess();
   upstream_deadline_ = 0;
   state_ = State::kRelaying;
-  // The client is offered what the server advertised (RFC 9113 section 6.5.2),
-  // within our bounds; HEADER_TABLE_SIZE stays per hop (HPACK state is per connection).
-  nghttp2_settings_entry iv[8];
-  size_t n = 0;
-  bool has_max_streams = false;
-  uint32_t header_list = config_.limits.max_header_list_size;
-  for (size_t i = 0; i < settings.niv; ++i) {
-    const nghttp2_settings_entry& e = settings.iv[i];
-    switch (e.settings_id) {
-      case NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS:
-        iv[n++] = e;
-        has_max_streams = true;
-        break;
-      case NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE:
-        iv[n++] = {e.settings_id, std::min(e.value, config_.limits.max_stream_window)};
-        break;
-      case NGHTTP2_SETTINGS_MAX_FRAME_SIZE:
-        iv[n++] = e;
-        break;
-      case NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE:
-        header_list = std::min(header_list, e.value);
-        break;
-      default:
-        break;
+  // The client's first view is the server's SETTINGS (RFC 9113 section 6.5.2),
+  // plus our own bounds where the server set none.
+  nghttp2_settings_entry iv[10];
+  size_t n = mirrorableSettings(Hop::kUpstream, settings, iv);
+  auto has = [&](int32_t id) {
+    for (size_t i = 0; i < n; ++i) {
+      if (iv[i].settings_id == id) return true;
     }
+    return false;
+  };
+  if (!has(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)) {
+    iv[n++] = {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, config_.limits.max_concurrent_streams};
   }
-  if (!has_max_streams) iv[n++] = {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, config_.limits.max_concurrent_streams};
-  iv[n++] = {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, header_list};
+  if (!has(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE)) {
+    iv[n++] = {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, config_.limits.max_header_list_size};
+  }
   startDownstream(iv, n);
 }
 
@@ -624,11 +612,8 @@ void ConnectionRelay::onTimer(uv_timer_t* timer) {
 
 void ConnectionRelay::drain() {
   draining_ = true;
-  if (downstream_.session) {
-    submitGoaway(downstream_, NGHTTP2_NO_ERROR, "");
-  } else if (state_ == State::kConnecting || state_ == State::kUpstreamHandshake) {
-    // Nothing was relayed yet: a GOAWAY follows the SETTINGS once the upstream is ready.
-  }
+  // Without a downstream session yet, startDownstream() sends the GOAWAY.
+  if (downstream_.session) submitGoaway(downstream_, NGHTTP2_NO_ERROR, "");
   flush();
 }
 

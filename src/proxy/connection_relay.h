@@ -161,6 +161,7 @@ class ConnectionRelay {
   // Control frames (relay_control.cc).
   void onSettingsRecv(Leg& leg, const nghttp2_settings& settings);
   void offerSettings(Leg& to, const nghttp2_settings_entry* iv, size_t niv);
+  size_t mirrorableSettings(Hop from, const nghttp2_settings& settings, nghttp2_settings_entry* iv);
   void onPingRecv(Leg& leg, const nghttp2_ping& ping);
   void onGoawayRecv(Leg& leg, const nghttp2_goaway& goaway);
   void onRstStreamRecv(Leg& leg, const nghttp2_rst_stream& rst);

@@ -224,10 +224,16 @@ void ConnectionRelay::onSettingsRecv(Leg& leg, const nghttp2_settings& settings)
     onUpstreamReady(settings);
     return;
   }
-  // Offer the other peer what this one advertised, where that can be mirrored:
-  // windows (within our caps), frame size, header list size. Push is never
-  // relayed; HEADER_TABLE_SIZE belongs to each hop's HPACK state.
   nghttp2_settings_entry iv[8];
+  size_t n = mirrorableSettings(leg.hop_, settings, iv);
+  offerSettings(other(leg), iv, n);
+}
+
+// Of what one peer advertised, what the other peer is offered: windows (within
+// our caps), frame size, header list size (within ours), and from the server
+// its stream limit. Push is never relayed; HEADER_TABLE_SIZE belongs to each
+// hop's HPACK state. iv must hold 8 entries.
+size_t ConnectionRelay::mirrorableSettings(Hop from, const nghttp2_settings& settings, nghttp2_settings_entry* iv) {
   size_t n = 0;
   for (size_t i = 0; i < settings.niv && n < 8; ++i) {
     const nghttp2_settings_entry& e = settings.iv[i];
@@ -243,13 +249,13 @@ void ConnectionRelay::onSettingsRecv(Leg& leg, const nghttp2_settings& settings)
         break;
       case NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS:
         // Server -> client only: it limits the streams the client may open.
-        if (leg.hop_ == Hop::kUpstream) iv[n++] = e;
+        if (from == Hop::kUpstream) iv[n++] = e;
         break;
       default:
         break;
     }
   }
-  offerSettings(other(leg), iv, n);
+  return n;
 }
 
 void ConnectionRelay::offerSettings(Leg& to, const nghttp2_settings_entry* iv, size_t niv) {

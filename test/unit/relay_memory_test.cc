@@ -222,8 +222,6 @@ class RelayMemoryTest : public ::testing::Test {
     ctx_.upstream_factory = [t = std::shared_ptr<MemoryTransport>(proxy_up.release())]() mutable {
       return std::unique_ptr<Transport>(new ForwardingTransport(t));
     };
-    // ctx_.upstream_factory needs a unique_ptr<Transport>: hand over the raw end.
-    up_end_raw_ = nullptr;
     relay_ = new ConnectionRelay(ctx_, 1, std::move(proxy_down));
     relay_->start();
     client_ = std::make_unique<Peer>(std::move(client_end), false);
@@ -261,7 +259,6 @@ class RelayMemoryTest : public ::testing::Test {
   void TearDown() override {
     // Close both test ends; the relay follows and retires itself.
     if (client_ && !client_->transport_->closing()) client_->transport_->close(true);
-    if (!client_) client_closed_ = true;
     if (server_ && !server_->transport_->closing()) server_->transport_->close(true);
     EXPECT_TRUE(runUntil([&] { return retired_ != nullptr; })) << "relay did not retire";
     if (retired_) {
@@ -296,8 +293,6 @@ class RelayMemoryTest : public ::testing::Test {
   RelayContext ctx_;
   ConnectionRelay* relay_ = nullptr;
   ConnectionRelay* retired_ = nullptr;
-  MemoryTransport* up_end_raw_ = nullptr;
-  bool client_closed_ = false;
   std::unique_ptr<Peer> client_;
   std::unique_ptr<Peer> server_;
 };
