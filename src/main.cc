@@ -11,7 +11,12 @@
 #include <memory>
 #include <vector>
 
+#include "admin/admin_server.h"
+#include "admin/stats_collector.h"
+#include "analysis/analysis_observer.h"
+#include "analysis/descriptor_names.h"
 #include "analysis/logging_observer.h"
+#include "analysis/observer_fanout.h"
 #include "app/options.h"
 #include "proxy/worker.h"
 
@@ -78,6 +83,21 @@ int main(int argc, char** argv) {
   spdlog::set_level(grpcscope::toSpdlogLevel(config.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
+  const uint64_t start_ns = uv_hrtime();
+  std::unique_ptr<grpcscope::DescriptorNames> names;
+  if (!config.analysis.descriptor_set.empty()) {
+    std::string error;
+    names = grpcscope::DescriptorNames::load(config.analysis.descriptor_set, &error);
+    if (!names) {
+      std::fprintf(stderr, "grpcscope: --descriptor-set: %s\n", error.c_str());
+      return 2;
+    }
+  }
+  std::unique_ptr<grpcscope::EventTap> tap;
+  if (config.analysis.enabled) tap = std::make_unique<grpcscope::EventTap>(static_cast<size_t>(config.workers));
+  std::vector<grpcscope::AnalysisObserver*> analysis;
+  const bool debug_log = config.log_level <= grpcscope::LogLevel::kDebug;
+
   Supervisor s;
   s.loop = uv_default_loop();
   s.drain_ms = config.timeouts.drain_ms;
@@ -85,8 +105,23 @@ int main(int argc, char** argv) {
   bool reuse_port = config.workers > 1;
   uint16_t port = config.listen.port;
   for (int i = 0; i < config.workers; ++i) {
-    auto worker = std::make_unique<Worker>(static_cast<uint32_t>(i), config,
-                                           std::make_unique<grpcscope::LoggingObserver>());
+    // The measuring observer, the logging one at debug level, or both.
+    std::unique_ptr<grpcscope::Observer> observer;
+    if (config.analysis.enabled) {
+      auto measuring = std::make_unique<grpcscope::AnalysisObserver>(static_cast<uint32_t>(i), config.analysis,
+                                                                     start_ns, tap.get());
+      analysis.push_back(measuring.get());
+      observer = std::move(measuring);
+      if (debug_log) {
+        observer = std::make_unique<grpcscope::ObserverFanout>(std::move(observer),
+                                                               std::make_unique<grpcscope::LoggingObserver>());
+      }
+    } else if (debug_log) {
+      observer = std::make_unique<grpcscope::LoggingObserver>();
+    } else {
+      observer = std::make_unique<grpcscope::Observer>();
+    }
+    auto worker = std::make_unique<Worker>(static_cast<uint32_t>(i), config, std::move(observer));
     uint16_t bound = 0;
     std::string error = worker->listen(port, reuse_port, &bound);
     if (!error.empty()) {
@@ -95,6 +130,22 @@ int main(int argc, char** argv) {
     }
     port = bound;  // workers after the first share the port the first one got
     s.workers.push_back(std::move(worker));
+  }
+
+  std::vector<Worker*> worker_ptrs;
+  for (auto& w : s.workers) worker_ptrs.push_back(w.get());
+  std::unique_ptr<grpcscope::StatsCollector> collector;
+  if (config.analysis.enabled) {
+    collector = std::make_unique<grpcscope::StatsCollector>(worker_ptrs, analysis, config.analysis.max_methods);
+  }
+  grpcscope::AdminServer admin(config, collector.get(), tap.get(), names.get(), start_ns);
+  grpcscope::HostPort admin_shown = config.admin;
+  {
+    std::string error = admin.start(&admin_shown.port);
+    if (!error.empty()) {
+      std::fprintf(stderr, "grpcscope: %s\n", error.c_str());
+      return 2;
+    }
   }
 
   uv_signal_init(s.loop, &s.sigterm);
@@ -121,12 +172,13 @@ int main(int argc, char** argv) {
   shown.port = port;
   std::printf("grpcscope listening on %s (%s) -> upstream %s (%s), admin %s\n", shown.toString().c_str(),
               config.tls.enabled() ? "tls" : "h2c", config.upstream.toString().c_str(),
-              config.upstream_tls.enabled ? "tls" : "h2c", config.admin.toString().c_str());
+              config.upstream_tls.enabled ? "tls" : "h2c", admin_shown.toString().c_str());
   std::fflush(stdout);
   spdlog::info("grpcscope {} started: {} worker(s), listening on {}, upstream {}", grpcscope::versionString(),
                config.workers, shown.toString(), config.upstream.toString());
 
   uv_run(s.loop, UV_RUN_DEFAULT);
+  admin.stop();
   for (auto& w : s.workers) w->join();
   s.workers.clear();
   uv_loop_close(s.loop);

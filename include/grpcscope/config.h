@@ -65,6 +65,17 @@ struct LimitConfig {
   uint32_t reset_rate = 33;                     // ... and tokens per second (nghttp2 defaults)
 };
 
+// The measurement side (issue: measurement and the admin API).
+struct AnalysisConfig {
+  bool enabled = true;               // false: relay only, no statistics (the benchmark's baseline)
+  std::string descriptor_set;        // protoc --descriptor_set_out file: field names in wire reports
+  uint32_t max_methods = 200;        // distinct grpc_method labels; further methods count as "other"
+  uint32_t tick_ms = 1'000;          // TCP_INFO sampling period; 0: never
+  uint32_t wire_sample_every = 16;   // protobuf wire analysis of 1 message in N per method and direction; 0: off
+  uint32_t wire_sample_max = 64u << 10;  // larger messages are not analysed (bounded cost)
+  uint32_t max_connections_listed = 1000;  // /api/connections lists at most this many
+};
+
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 
 struct Config {
@@ -78,6 +89,7 @@ struct Config {
   TimeoutConfig timeouts;
   BackoffConfig backoff;
   LimitConfig limits;
+  AnalysisConfig analysis;
 };
 
 }  // namespace grpcscope

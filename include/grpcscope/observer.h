@@ -28,6 +28,7 @@ struct ConnectionRef {
 struct ConnectionOpenEvent {
   ConnectionRef conn;
   uint64_t at_ns = 0;        // uv_hrtime() clock
+  int fd = -1;               // the socket, valid until this leg's close event (TCP_INFO)
   std::string_view peer;     // "ip:port" of the remote end
   std::string_view local;    // "ip:port" of our end
   uint64_t setup_ns = 0;     // upstream: name resolution + TCP connect; downstream: 0
@@ -77,6 +78,13 @@ struct StreamEvent {
   uint64_t at_ns = 0;
 };
 
+// A client stream was opened upstream: the ids of one call on the two hops.
+struct StreamMapEvent {
+  ConnectionRef conn;        // the downstream leg
+  int32_t downstream_id = 0;
+  int32_t upstream_id = 0;
+};
+
 struct HeaderField {
   std::string_view name;
   std::string_view value;
@@ -102,6 +110,8 @@ struct DataEvent {
   bool end_stream = false;
   // Received data only: the payload bytes of this chunk (a DATA frame may
   // arrive in several chunks). Never logged; the analysis samples it.
+  // A received DATA frame that ends the stream is reported once more after
+  // its chunks, with length 0 and end_stream set.
   const uint8_t* bytes = nullptr;
 };
 
@@ -197,6 +207,22 @@ struct TlsHandshakeEvent {
   std::string_view ja3_md5;           // client fingerprint
 };
 
+// What only the relay knows about a live connection (its nghttp2 windows and
+// buffers), read on the worker's loop thread when the admin side asks.
+struct LiveLegFacts {
+  bool open = false;
+  int32_t remote_window = 0;   // bytes we may still send on the connection
+  int32_t local_window = 0;    // bytes the peer may still send us
+  uint32_t open_streams = 0;
+  uint64_t pending_output = 0; // bytes queued toward the socket
+};
+
+struct LiveConnectionFacts {
+  uint64_t id = 0;
+  uint64_t buffered_bytes = 0; // relayed bytes held for the other leg (all streams)
+  LiveLegFacts legs[2];        // indexed by Hop
+};
+
 class Observer {
  public:
   virtual ~Observer() = default;
@@ -204,6 +230,7 @@ class Observer {
   virtual void onConnectionClose(const ConnectionCloseEvent&) {}
   virtual void onSettings(const SettingsEvent&) {}
   virtual void onStreamOpen(const StreamEvent&) {}
+  virtual void onStreamMapped(const StreamMapEvent&) {}
   virtual void onHeaders(const HeadersEvent&) {}
   virtual void onData(const DataEvent&) {}
   virtual void onRstStream(const RstStreamEvent&) {}
@@ -215,6 +242,9 @@ class Observer {
   virtual void onViolation(const ViolationEvent&) {}
   virtual void onUpstreamFailure(const UpstreamFailureEvent&) {}
   virtual void onTlsHandshake(const TlsHandshakeEvent&) {}
+  // The worker's periodic timer (config analysis.tick), for sampling such as
+  // TCP_INFO; not called when the interval is 0.
+  virtual void onTick(uint64_t now_ns) {}
 };
 
 }  // namespace grpcscope

@@ -292,6 +292,28 @@ const std::vector<Setting>& settings() {
     s.push_back(count("limits.reset_rate", "--reset-rate", l,
                       "Rapid-reset guard: RST_STREAM tokens per second (1..2^32-1).",
                       [](Config& c) -> uint32_t& { return c.limits.reset_rate; }, 1, u32));
+    const char* m = "Measurement";
+    s.push_back(toggle("analysis.enabled", "--measure", m,
+                       "Measure and serve statistics (--measure=false: relay only, the admin API serves no data).",
+                       [](Config& c) -> bool& { return c.analysis.enabled; }));
+    s.push_back(text("analysis.descriptor_set", "--descriptor-set", m, "FILE",
+                     "protoc --descriptor_set_out file: protobuf field names in the wire reports.", Kind::kFile,
+                     [](Config& c) -> std::string& { return c.analysis.descriptor_set; }));
+    s.push_back(count("analysis.max_methods", "--max-methods", m,
+                      "Distinct grpc_method labels kept; further methods count as \"other\" (1..100000).",
+                      [](Config& c) -> uint32_t& { return c.analysis.max_methods; }, 1, 100'000));
+    s.push_back(duration("analysis.tick", "--tcp-info-interval", m,
+                         "How often TCP_INFO is sampled per connection; 0: never.",
+                         [](Config& c) -> uint32_t& { return c.analysis.tick_ms; }, 0));
+    s.push_back(count("analysis.wire_sample_every", "--wire-sample-every", m,
+                      "Protobuf wire analysis of 1 message in N per method and direction; 0: off (0..1000000).",
+                      [](Config& c) -> uint32_t& { return c.analysis.wire_sample_every; }, 0, 1'000'000));
+    s.push_back(size("analysis.wire_sample_max", "--wire-sample-max", m,
+                     "Messages larger than this are not wire-analysed (1KiB..64MiB).",
+                     [](Config& c) -> uint32_t& { return c.analysis.wire_sample_max; }, 1024, uint64_t{64} << 20));
+    s.push_back(count("analysis.max_connections_listed", "--max-connections-listed", m,
+                      "Connections listed by /api/connections at most (1..1000000).",
+                      [](Config& c) -> uint32_t& { return c.analysis.max_connections_listed; }, 1, 1'000'000));
     return s;
   }();
   return table;
@@ -560,7 +582,7 @@ bool checkMerged(Merge& m) {
     }
   }
 
-  for (size_t i : {cert, key, client_ca, idx("upstream_tls.ca"), up_cert, up_key}) {
+  for (size_t i : {cert, key, client_ca, idx("upstream_tls.ca"), up_cert, up_key, idx("analysis.descriptor_set")}) {
     if (!m.set(i)) continue;
     std::string error;
     const std::string path = settings()[i].show(m.config);

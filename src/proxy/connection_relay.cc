@@ -47,6 +47,23 @@ ConnectionRelay::~ConnectionRelay() {
   if (upstream_.session) nghttp2_session_del(upstream_.session);
 }
 
+LiveConnectionFacts ConnectionRelay::liveFacts() const {
+  LiveConnectionFacts facts;
+  facts.id = id_;
+  facts.buffered_bytes = buffered_bytes_;
+  for (const Leg* leg : {&downstream_, &upstream_}) {
+    LiveLegFacts& out = facts.legs[leg->hop_ == Hop::kDownstream ? 0 : 1];
+    out.open = leg->transport_open;
+    if (leg->session) {
+      out.remote_window = nghttp2_session_get_remote_window_size(leg->session);
+      out.local_window = nghttp2_session_get_local_window_size(leg->session);
+    }
+    out.open_streams = static_cast<uint32_t>(streams_.size());
+    out.pending_output = leg->transport ? leg->transport->pendingBytes() : 0;
+  }
+  return facts;
+}
+
 void ConnectionRelay::start() {
   uint64_t now = nowNs();
   ConnectionOpenEvent ev;
@@ -54,6 +71,7 @@ void ConnectionRelay::start() {
   ev.at_ns = now;
   ev.peer = downstream_.transport->peerAddress();
   ev.local = downstream_.transport->localAddress();
+  ev.fd = downstream_.transport->fd();
   observer_.onConnectionOpen(ev);
   if (config_.timeouts.handshake_ms > 0) handshake_deadline_ = now + msToNs(config_.timeouts.handshake_ms);
   connectUpstream();
@@ -212,6 +230,7 @@ void ConnectionRelay::attachUpstream(uint64_t setup_ns) {
   ev.at_ns = nowNs();
   ev.peer = upstream_.transport->peerAddress();
   ev.local = upstream_.transport->localAddress();
+  ev.fd = upstream_.transport->fd();
   ev.setup_ns = setup_ns;
   ev.dns_ns = dns_ns_;
   observer_.onConnectionOpen(ev);

@@ -65,6 +65,8 @@ class ConnectionRelay {
   void abort();
 
   uint64_t id() const { return id_; }
+  // Windows and buffers as nghttp2 holds them now (admin snapshots; loop thread).
+  LiveConnectionFacts liveFacts() const;
   size_t liveStreams() const { return streams_.size(); }
 
   // One leg: a transport and the nghttp2 session speaking over it.

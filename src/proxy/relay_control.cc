@@ -28,6 +28,13 @@ int ConnectionRelay::onFrameRecv(Leg& leg, const nghttp2_frame* frame) {
   switch (frame->hd.type) {
     case NGHTTP2_DATA: {
       if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) break;
+      DataEvent ev;  // the end of the stream, after the frame's chunks (observer.h)
+      ev.conn = leg.ref();
+      ev.direction = Direction::kReceived;
+      ev.stream_id = frame->hd.stream_id;
+      ev.at_ns = nowNs();
+      ev.end_stream = true;
+      observer_.onData(ev);
       StreamRelay* sr = streamFor(leg, frame->hd.stream_id);
       if (!sr) break;
       if (leg.hop_ == Hop::kDownstream) {

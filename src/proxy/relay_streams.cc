@@ -78,6 +78,11 @@ void ConnectionRelay::onRequestHeaders(Leg& down, int32_t stream_id, bool end_st
     return;
   }
   sr->up_id = up_id;
+  StreamMapEvent map_ev;
+  map_ev.conn = down.ref();
+  map_ev.downstream_id = stream_id;
+  map_ev.upstream_id = up_id;
+  observer_.onStreamMapped(map_ev);
   last_down_id_submitted_ = stream_id;
   last_up_id_submitted_ = up_id;
   ++upstream_.streams;

@@ -1,5 +1,7 @@
 #include "proxy/tcp_transport.h"
 
+#include <memory>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -13,7 +15,13 @@ constexpr size_t kMaxIov = 64;
 // A graceful close waits this long for queued output to leave before aborting.
 constexpr uint64_t kLingerMs = 5000;
 
-thread_local char read_buffer[kReadBufferSize];
+// Allocated per loop thread on first use, not as a thread_local array: static
+// TLS is reserved in every thread's stack, and threads with small stacks (the
+// admin server's) would fail to start.
+char* readBuffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[kReadBufferSize]);
+  return buffer.get();
+}
 
 }  // namespace
 
@@ -146,7 +154,7 @@ void TcpTransport::stopReading() {
 }
 
 void TcpTransport::onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
-  *buf = uv_buf_init(read_buffer, kReadBufferSize);
+  *buf = uv_buf_init(readBuffer(), kReadBufferSize);
 }
 
 void TcpTransport::onRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {

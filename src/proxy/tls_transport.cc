@@ -1,5 +1,7 @@
 #include "proxy/tls_transport.h"
 
+#include <memory>
+
 #include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -16,8 +18,15 @@ namespace {
 constexpr size_t kChunk = 64 * 1024;
 // Separate buffers: decrypted input may still be being parsed by the session
 // above while ciphertext is drained out (a close during a callback, say).
-thread_local uint8_t tls_read_buffer[kChunk];
-thread_local uint8_t tls_write_buffer[kChunk];
+// Per loop thread, on the heap: see readBuffer() in tcp_transport.cc.
+uint8_t* tlsReadBuffer() {
+  thread_local std::unique_ptr<uint8_t[]> buffer(new uint8_t[kChunk]);
+  return buffer.get();
+}
+uint8_t* tlsWriteBuffer() {
+  thread_local std::unique_ptr<uint8_t[]> buffer(new uint8_t[kChunk]);
+  return buffer.get();
+}
 
 const unsigned char kAlpnH2[] = {2, 'h', '2'};
 
@@ -463,7 +472,8 @@ void TlsTransport::onTransportData(const uint8_t* data, size_t len) {
 void TlsTransport::readPlaintext() {
   while (reading_ && !failed_ && !inner_->closing()) {
     ERR_clear_error();
-    int n = SSL_read(ssl_, tls_read_buffer, sizeof(tls_read_buffer));
+    uint8_t* tls_read_buffer = tlsReadBuffer();
+    int n = SSL_read(ssl_, tls_read_buffer, static_cast<int>(kChunk));
     if (n > 0) {
       if (handler_) handler_->onTransportData(tls_read_buffer, static_cast<size_t>(n));
       continue;
@@ -511,7 +521,8 @@ void TlsTransport::encryptPending() {
 
 void TlsTransport::moveCiphertextOut() {
   while (BIO_ctrl_pending(wbio_) > 0) {
-    int n = BIO_read(wbio_, tls_write_buffer, sizeof(tls_write_buffer));
+    uint8_t* tls_write_buffer = tlsWriteBuffer();
+    int n = BIO_read(wbio_, tls_write_buffer, static_cast<int>(kChunk));
     if (n <= 0) break;
     inner_->queue(tls_write_buffer, static_cast<size_t>(n));
   }

@@ -19,6 +19,8 @@ Worker::Worker(uint32_t id, const Config& config, std::unique_ptr<Observer> obse
   async_.data = this;
   uv_idle_init(&loop_, &reaper_);
   reaper_.data = this;
+  uv_timer_init(&loop_, &tick_);
+  tick_.data = this;
   server_options_ = makeSessionOptions(config.limits, true);
   client_options_ = makeSessionOptions(config.limits, false);
   ctx_.loop = &loop_;
@@ -85,6 +87,9 @@ std::string Worker::listen(uint16_t port, bool reuse_port, uint16_t* bound_port)
 
 void Worker::start(std::function<void()> on_exit) {
   on_exit_ = std::move(on_exit);
+  if (config_.analysis.tick_ms > 0) {
+    uv_timer_start(&tick_, &Worker::onTick, config_.analysis.tick_ms, config_.analysis.tick_ms);
+  }
   thread_ = std::thread([this] {
     uv_run(&loop_, UV_RUN_DEFAULT);
     if (on_exit_) on_exit_();
@@ -137,8 +142,34 @@ void Worker::onConnection(uv_stream_t* server, int status) {
   raw->startHandshake();
 }
 
+bool Worker::post(std::function<void()> task) {
+  std::lock_guard<std::mutex> lock(async_mutex_);
+  if (async_closed_) return false;
+  tasks_.push_back(std::move(task));
+  uv_async_send(&async_);
+  return true;
+}
+
+std::vector<LiveConnectionFacts> Worker::liveFacts() const {
+  std::vector<LiveConnectionFacts> facts;
+  facts.reserve(relays_.size());
+  for (const ConnectionRelay* r : relays_) facts.push_back(r->liveFacts());
+  return facts;
+}
+
+void Worker::onTick(uv_timer_t* handle) {
+  auto* self = static_cast<Worker*>(handle->data);
+  self->observer_->onTick(uv_hrtime());
+}
+
 void Worker::onAsync(uv_async_t* handle) {
   auto* self = static_cast<Worker*>(handle->data);
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(self->async_mutex_);
+    tasks.swap(self->tasks_);
+  }
+  for (auto& task : tasks) task();
   if (self->drain_requested_.exchange(false)) self->beginDrain();
   if (self->abort_requested_.exchange(false)) {
     self->beginDrain();
@@ -179,7 +210,11 @@ void Worker::maybeStop() {
     std::lock_guard<std::mutex> lock(async_mutex_);
     async_closed_ = true;
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    // Tasks that arrived after the last wake-up still run (their callers wait).
+    for (auto& task : tasks_) task();
+    tasks_.clear();
   }
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&reaper_), nullptr);
 }
 

@@ -46,10 +46,18 @@ class Worker {
 
   size_t connections() const { return connection_count_.load(std::memory_order_relaxed); }
 
+  // Thread-safe: runs `task` on this worker's loop thread (the admin side reads
+  // statistics this way, so the relay path never takes a lock). False when the
+  // loop has stopped: the task will never run.
+  bool post(std::function<void()> task);
+  // Loop thread only: windows and buffers of every live connection.
+  std::vector<LiveConnectionFacts> liveFacts() const;
+
  private:
   static void onConnection(uv_stream_t* server, int status);
   static void onAsync(uv_async_t* handle);
   static void onReap(uv_idle_t* handle);
+  static void onTick(uv_timer_t* handle);
   void beginDrain();
   void maybeStop();
 
@@ -61,8 +69,10 @@ class Worker {
   bool listener_open_ = false;
   uv_async_t async_;
   uv_idle_t reaper_;  // runs once after relays retire (an idle handle also keeps poll from blocking)
-  std::mutex async_mutex_;  // guards async_ against use after it closed
+  std::mutex async_mutex_;  // guards async_ against use after it closed, and tasks_
   bool async_closed_ = false;
+  std::vector<std::function<void()>> tasks_;
+  uv_timer_t tick_;  // Observer::onTick (TCP_INFO sampling)
   std::atomic<bool> drain_requested_{false};
   std::atomic<bool> abort_requested_{false};
   bool draining_ = false;

@@ -1,0 +1,264 @@
+#include "admin/admin_server.h"
+
+#include <civetweb.h>
+#include <netdb.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <cstring>
+#include <string_view>
+
+#include "admin/api_json.h"
+#include "admin/metrics_text.h"
+
+#ifndef GRPCSCOPE_VERSION
+#define GRPCSCOPE_VERSION "0.0.0"
+#endif
+
+namespace grpcscope {
+namespace {
+
+constexpr int kAdminThreads = 12;
+constexpr size_t kMaxEventSubscribers = 8;  // each holds an admin thread
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+void send(mg_connection* conn, int status, std::string_view content_type, std::string_view body, bool head,
+          const char* extra_headers = "") {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+            "X-Content-Type-Options: nosniff\r\n%s\r\n",
+            status, reasonPhrase(status), static_cast<int>(content_type.size()), content_type.data(), body.size(),
+            extra_headers);
+  if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
+}
+
+void sendJson(mg_connection* conn, int status, const nlohmann::json& body, bool head) {
+  send(conn, status, "application/json", body.dump() + "\n", head);
+}
+
+void sendError(mg_connection* conn, int status, const std::string& message, bool head,
+               const char* extra_headers = "") {
+  std::string body = nlohmann::json{{"error", message}, {"status", status}}.dump() + "\n";
+  send(conn, status, "application/json", body, head, extra_headers);
+}
+
+// civetweb wants numeric addresses: resolve a name such as "localhost" first.
+std::string listeningPorts(const HostPort& admin, std::string* error) {
+  std::string host = admin.host.empty() ? "0.0.0.0" : admin.host;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res); rc != 0) {
+    *error = "--admin " + host + ": cannot resolve: " + gai_strerror(rc);
+    return "";
+  }
+  char text[INET6_ADDRSTRLEN] = {};
+  int family = res->ai_family;
+  if (family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, text, sizeof text);
+  } else {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
+  }
+  freeaddrinfo(res);
+  std::string port = std::to_string(admin.port);
+  return family == AF_INET6 ? "[" + std::string(text) + "]:" + port : std::string(text) + ":" + port;
+}
+
+constexpr std::string_view kIndexPage = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>grpcscope</title></head>
+<body><h1>grpcscope admin</h1>
+<ul>
+<li><a href="/metrics">/metrics</a>: Prometheus text exposition</li>
+<li><a href="/api/summary">/api/summary</a>: totals, rates, latency</li>
+<li><a href="/api/methods">/api/methods</a>: per method, with the protobuf wire report</li>
+<li><a href="/api/connections">/api/connections</a>: live connections, both hops</li>
+<li><a href="/api/findings">/api/findings</a>: diagnoses</li>
+<li><a href="/api/events">/api/events</a>: one Server-Sent Event per finished call</li>
+<li><a href="/healthz">/healthz</a></li>
+</ul></body></html>
+)";
+
+}  // namespace
+
+AdminServer::AdminServer(const Config& config, const StatsCollector* collector, EventTap* tap,
+                         const DescriptorNames* names, uint64_t start_ns)
+    : config_(config), collector_(collector), tap_(tap), names_(names), start_ns_(start_ns) {
+  if (tap_) hub_ = std::make_unique<SseHub>(*tap_, kMaxEventSubscribers);
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+double AdminServer::uptime() const { return static_cast<double>(uv_hrtime() - start_ns_) / 1e9; }
+
+std::string AdminServer::start(uint16_t* bound_port) {
+  static const unsigned init = mg_init_library(0);
+  (void)init;
+  std::string error;
+  std::string ports = listeningPorts(config_.admin, &error);
+  if (ports.empty()) return error;
+  std::string threads = std::to_string(kAdminThreads);
+  const char* options[] = {"listening_ports", ports.c_str(), "num_threads", threads.c_str(),
+                           "enable_keep_alive", "yes", "request_timeout_ms", "30000", nullptr};
+  mg_callbacks callbacks{};
+  callbacks.log_message = [](const mg_connection*, const char* message) {
+    spdlog::debug("admin: {}", message);
+    return 1;
+  };
+  mg_init_data init_data{};
+  init_data.callbacks = &callbacks;
+  init_data.user_data = this;
+  init_data.configuration_options = options;
+  char text[256] = {};
+  unsigned code = 0;
+  mg_error_data error_data{};
+  error_data.code = &code;
+  error_data.text = text;
+  error_data.text_buffer_size = sizeof text;
+  ctx_ = mg_start2(&init_data, &error_data);
+  if (!ctx_) {
+    return "--admin " + config_.admin.toString() + ": cannot listen: " + (text[0] ? text : "civetweb failed to start");
+  }
+  mg_set_request_handler(ctx_, "**", &AdminServer::handle, this);
+  mg_server_port port{};
+  if (mg_get_server_ports(ctx_, 1, &port) >= 1) *bound_port = static_cast<uint16_t>(port.port);
+  if (hub_) hub_->start();
+  if (collector_) sampler_ = std::thread([this] { sampleRates(); });
+  return "";
+}
+
+void AdminServer::stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (sampler_.joinable()) sampler_.join();
+  if (hub_) hub_->stop();  // event streams end, their threads return
+  if (ctx_) mg_stop(ctx_);
+  ctx_ = nullptr;
+}
+
+void AdminServer::sampleRates() {
+  std::unique_lock<std::mutex> lock(stop_mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    CollectedStats c = collector_->collect(false, false, 0);
+    RateSample sample;
+    sample.t = uptime();
+    sample.calls_started = c.stats.calls_started;
+    sample.calls_finished = c.stats.calls_finished;
+    sample.calls_failed = c.stats.calls_finished - c.stats.by_status[0];
+    sample.connections_opened = c.stats.hops[0].connections_opened;
+    sample.data_bytes = c.stats.hops[0].data_bytes[0] + c.stats.hops[1].data_bytes[0];
+    rates_.add(sample);
+    lock.lock();
+    stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+  }
+}
+
+int AdminServer::handle(mg_connection* conn, void* self) { return static_cast<AdminServer*>(self)->route(conn); }
+
+int AdminServer::route(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  std::string_view method = info->request_method ? info->request_method : "";
+  std::string_view path = info->local_uri ? info->local_uri : "/";
+  bool head = method == "HEAD";
+  if (method != "GET" && !head) {
+    sendError(conn, 405, std::string(method) + " is not allowed here; use GET", false, "Allow: GET, HEAD\r\n");
+    return 405;
+  }
+  ProcessFacts process{uptime(), GRPCSCOPE_VERSION, collector_ != nullptr};
+  if (path == "/healthz") {
+    send(conn, 200, "text/plain; charset=utf-8", "ok\n", head);
+    return 200;
+  }
+  if (path == "/") {
+    send(conn, 200, "text/html; charset=utf-8", kIndexPage, head);
+    return 200;
+  }
+  if (path == "/api/findings") {
+    sendJson(conn, 200, findingsJson(), head);
+    return 200;
+  }
+  if (path == "/api/events") {
+    if (!hub_) {
+      sendError(conn, 503, "measurement is off (--measure=false): no events", head);
+      return 503;
+    }
+    serveEvents(conn);
+    return 200;
+  }
+  bool metrics = path == "/metrics";
+  bool summary = path == "/api/summary";
+  bool methods = path == "/api/methods";
+  bool connections = path == "/api/connections";
+  if (!metrics && !summary && !methods && !connections) {
+    sendError(conn, 404, "no such endpoint: " + std::string(path), head);
+    return 404;
+  }
+  CollectedStats c;
+  if (collector_) {
+    c = collector_->collect(metrics || methods || summary, connections, config_.analysis.max_connections_listed);
+    if (c.workers > 0 && c.workers_answered == 0) {
+      sendError(conn, 503, "no worker answered in time", head);
+      return 503;
+    }
+  }
+  if (metrics) {
+    send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(c, process), head);
+  } else if (summary) {
+    sendJson(conn, 200, summaryJson(c, process, rates_.rates(10)), head);
+  } else if (methods) {
+    sendJson(conn, 200, methodsJson(c, names_), head);
+  } else {
+    sendJson(conn, 200, connectionsJson(c, uv_hrtime()), head);
+  }
+  return 200;
+}
+
+void AdminServer::serveEvents(mg_connection* conn) {
+  auto subscriber = hub_->subscribe();
+  if (!subscriber) {
+    sendError(conn, 503, "too many /api/events subscribers (at most " + std::to_string(kMaxEventSubscribers) + ")",
+              false);
+    return;
+  }
+  mg_printf(conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+            "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n: one event per finished call\n\n");
+  uint64_t sequence = 0;
+  for (;;) {
+    std::deque<std::shared_ptr<const std::string>> batch;
+    {
+      std::unique_lock<std::mutex> lock(subscriber->mutex);
+      subscriber->ready.wait_for(lock, std::chrono::seconds(15),
+                                 [&] { return subscriber->closed || !subscriber->queue.empty(); });
+      if (subscriber->closed) break;
+      batch.swap(subscriber->queue);
+    }
+    std::string out;
+    if (batch.empty()) out = ": keep-alive\n\n";
+    for (const auto& event : batch) {
+      out += "id: " + std::to_string(++sequence) + "\nevent: rpc\ndata: ";
+      out += *event;
+      out += "\n\n";
+    }
+    if (mg_write(conn, out.data(), out.size()) <= 0) break;  // the subscriber went away
+  }
+  hub_->unsubscribe(subscriber);
+  mg_disable_keep_alive(conn);
+}
+
+}  // namespace grpcscope

@@ -1,0 +1,61 @@
+// The admin HTTP endpoint (civetweb, its own threads): /metrics, the JSON
+// API, /api/events (Server-Sent Events) and /healthz. It reads statistics
+// only through StatsCollector (worker snapshots), so a slow or stuck admin
+// client holds an admin thread, never a relay loop.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <grpcscope/config.h>
+
+#include "admin/rate_tracker.h"
+#include "admin/sse_hub.h"
+#include "admin/stats_collector.h"
+
+struct mg_context;
+struct mg_connection;
+
+namespace grpcscope {
+
+class DescriptorNames;
+
+class AdminServer {
+ public:
+  // collector/tap may be null (measurement off): the endpoints then serve
+  // process facts only. start_ns: uv_hrtime() at process start.
+  AdminServer(const Config& config, const StatsCollector* collector, EventTap* tap, const DescriptorNames* names,
+              uint64_t start_ns);
+  ~AdminServer();
+
+  // Binds config.admin. "" or one line naming the problem; *bound_port is the port.
+  std::string start(uint16_t* bound_port);
+  void stop();
+
+ private:
+  static int handle(mg_connection* conn, void* self);
+  int route(mg_connection* conn);
+  void serveEvents(mg_connection* conn);
+  void sampleRates();
+  double uptime() const;
+
+  const Config& config_;
+  const StatsCollector* collector_;
+  EventTap* tap_;
+  const DescriptorNames* names_;
+  uint64_t start_ns_;
+  std::unique_ptr<SseHub> hub_;
+  RateTracker rates_;
+  mg_context* ctx_ = nullptr;
+  std::thread sampler_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace grpcscope

@@ -1,0 +1,294 @@
+#include "admin/api_json.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "analysis/descriptor_names.h"
+#include "analysis/grpc_codes.h"
+
+namespace grpcscope {
+namespace {
+
+using nlohmann::json;
+
+const char* kHops[2] = {"downstream", "upstream"};
+
+double secs(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+json latency(const Histogram& h) {
+  return {{"count", h.count()},
+          {"mean_s", h.count() ? h.sum() / static_cast<double>(h.count()) : 0.0},
+          {"p50_s", h.quantile(0.5)},
+          {"p90_s", h.quantile(0.9)},
+          {"p99_s", h.quantile(0.99)}};
+}
+
+json statusCounts(const std::array<uint64_t, kGrpcStatusCount>& by_status) {
+  json j = json::object();
+  for (int code = 0; code < kGrpcStatusCount; ++code) {
+    if (by_status[code]) j[grpcStatusName(code)] = by_status[code];
+  }
+  return j;
+}
+
+json codeCounts(const std::map<uint32_t, uint64_t>& m) {
+  json j = json::object();
+  for (const auto& [code, n] : m) j[h2ErrorName(code)] = n;
+  return j;
+}
+
+const char* settingName(uint16_t id) {
+  switch (id) {
+    case 1: return "HEADER_TABLE_SIZE";
+    case 2: return "ENABLE_PUSH";
+    case 3: return "MAX_CONCURRENT_STREAMS";
+    case 4: return "INITIAL_WINDOW_SIZE";
+    case 5: return "MAX_FRAME_SIZE";
+    case 6: return "MAX_HEADER_LIST_SIZE";
+    case 8: return "ENABLE_CONNECT_PROTOCOL";
+    case 9: return "NO_RFC7540_PRIORITIES";
+    default: return nullptr;
+  }
+}
+
+json settingsJson(const std::map<uint16_t, uint32_t>& m) {
+  json j = json::object();
+  for (const auto& [id, value] : m) {
+    const char* name = settingName(id);
+    j[name ? std::string(name) : "0x" + std::to_string(id)] = value;
+  }
+  return j;
+}
+
+json tlsJson(const TlsView& t) {
+  if (!t.present) return nullptr;
+  auto phase = [](uint64_t ns) { return ns ? json(secs(ns)) : json(); };
+  json j = {{"version", t.version},
+            {"cipher", t.cipher},
+            {"group", t.group},
+            {"alpn", t.alpn.empty() ? "none" : t.alpn},
+            {"sni", t.sni},
+            {"resumed", t.resumed},
+            {"handshake_s", secs(t.handshake_ns)},
+            {"phases",
+             {{"client_hello_s", phase(t.client_hello_ns)},
+              {"server_hello_s", phase(t.server_hello_ns)},
+              {"certificate_s", phase(t.certificate_ns)},
+              {"verify_s", phase(t.verify_ns)},
+              {"finished_s", secs(t.handshake_ns)}}},
+            {"peer_certificate",
+             t.peer_subject.empty()
+                 ? json()
+                 : json{{"subject", t.peer_subject}, {"issuer", t.peer_issuer}, {"days_left", t.peer_days_left}}}};
+  if (!t.ja3_md5.empty() || !t.offered_alpn.empty() || !t.offered_versions.empty()) {
+    j["client_hello"] = {{"sni", t.offered_sni},         {"alpn", t.offered_alpn},
+                         {"versions", t.offered_versions}, {"cipher_suites", t.offered_ciphers},
+                         {"groups", t.offered_groups},   {"ja3", t.ja3},
+                         {"ja3_md5", t.ja3_md5}};
+  }
+  return j;
+}
+
+json tcpJson(const TcpInfoSample& s) {
+  if (!s.valid) return nullptr;
+  return {{"rtt_s", s.rtt_us / 1e6},
+          {"rttvar_s", s.rttvar_us / 1e6},
+          {"min_rtt_s", s.min_rtt_us / 1e6},
+          {"snd_cwnd", s.snd_cwnd},
+          {"snd_mss", s.snd_mss},
+          {"unacked_segments", s.unacked},
+          {"bytes_in_flight", static_cast<uint64_t>(s.unacked) * s.snd_mss},
+          {"lost", s.lost},
+          {"total_retransmits", s.total_retrans},
+          {"delivery_rate_bytes_per_s", s.delivery_rate},
+          {"busy_s", s.busy_us / 1e6},
+          {"rwnd_limited_s", s.rwnd_limited_us / 1e6},
+          {"sndbuf_limited_s", s.sndbuf_limited_us / 1e6}};
+}
+
+json legJson(const LegView& leg, const LiveLegFacts& live, uint64_t now_ns) {
+  if (!leg.opened) return nullptr;
+  json j = {
+      {"open", !leg.closed},
+      {"peer", leg.peer},
+      {"local", leg.local},
+      {"age_s", leg.opened_ns && now_ns > leg.opened_ns ? secs(now_ns - leg.opened_ns) : 0.0},
+      {"streams", leg.streams},
+      {"settings", {{"received", settingsJson(leg.settings_received)}, {"sent", settingsJson(leg.settings_sent)}}},
+      {"windows",
+       {{"send_window", live.remote_window},
+        {"receive_window", live.local_window},
+        {"pending_output_bytes", live.pending_output}}},
+      {"data_bytes", {{"received", leg.data_bytes[0]}, {"sent", leg.data_bytes[1]}}},
+      {"window_updates",
+       {{"received", leg.window_updates[0]},
+        {"sent", leg.window_updates[1]},
+        {"received_bytes", leg.window_update_bytes[0]},
+        {"sent_bytes", leg.window_update_bytes[1]}}},
+      {"flow_control", {{"stalls", leg.stalls}, {"stall_s", secs(leg.stall_ns)}}},
+      {"pings",
+       {{"received", leg.pings[0]},
+        {"sent", leg.pings[1]},
+        {"acks_received", leg.ping_acks[0]},
+        {"acks_sent", leg.ping_acks[1]},
+        {"without_data", leg.pings_without_data},
+        {"rtt_s",
+         leg.last_rtt_ns ? json{{"last", secs(leg.last_rtt_ns)}, {"min", secs(leg.min_rtt_ns)}, {"max", secs(leg.max_rtt_ns)}}
+                         : json()}}},
+      {"goaway", leg.goaway ? json{{"direction", leg.goaway_direction},
+                                   {"error_code", h2ErrorName(leg.goaway_code)},
+                                   {"last_stream_id", leg.goaway_last_stream},
+                                   {"debug_data", leg.goaway_debug}}
+                            : json()},
+      {"tls", tlsJson(leg.tls)},
+      {"tcp", tcpJson(leg.tcp)},
+  };
+  if (leg.setup_ns) j["setup_s"] = secs(leg.setup_ns);
+  if (leg.dns_ns) j["dns_s"] = secs(leg.dns_ns);
+  if (leg.closed) j["close"] = {{"reason", leg.close_reason}, {"detail", leg.close_detail}};
+  return j;
+}
+
+json sideJson(const MethodStats& m, int d) {
+  const Histogram& h = m.message_size[d];
+  return {{"messages", m.messages[d]},
+          {"bytes", m.message_bytes[d]},
+          {"compressed_messages", m.compressed_messages[d]},
+          {"size_bytes",
+           {{"mean", h.count() ? h.sum() / static_cast<double>(h.count()) : 0.0},
+            {"p50", h.quantile(0.5)},
+            {"p99", h.quantile(0.99)}}}};
+}
+
+json methodJson(const std::string& name, const MethodStats& m, const DescriptorNames* names) {
+  json j = {{"method", name},
+            {"calls", {{"started", m.started}, {"finished", m.finished}}},
+            {"status", statusCounts(m.by_status)},
+            {"errors", m.finished - m.by_status[0]},
+            {"latency", latency(m.duration)},
+            {"request", sideJson(m, kRequest)},
+            {"response", sideJson(m, kResponse)},
+            {"flow_control", {{"stalls", m.stalls}, {"stall_s", secs(m.stall_ns)}}}};
+  std::string path = "/" + name;
+  j["wire"] = {{"request", m.wire[kRequest].toJson(names, path, true)},
+               {"response", m.wire[kResponse].toJson(names, path, false)}};
+  return j;
+}
+
+}  // namespace
+
+json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rates& rates) {
+  const WorkerStats& s = c.stats;
+  json connections = json::object();
+  json flow = json::object();
+  json pings = json::object();
+  json tls = json::object();
+  json resets = json::object();
+  json goaways = json::object();
+  for (int h = 0; h < 2; ++h) {
+    const HopStats& hs = s.hops[h];
+    connections[kHops[h]] = {{"active", hs.connections_opened - hs.connections_closed},
+                             {"total", hs.connections_opened},
+                             {"closed", hs.connections_closed}};
+    flow[kHops[h]] = {{"stalls", hs.stalls}, {"stall_s", secs(hs.stall_ns)}, {"connection_stalls", hs.connection_stalls}};
+    pings[kHops[h]] = {{"received", hs.pings[0]},
+                       {"sent", hs.pings[1]},
+                       {"without_data", hs.pings_without_data},
+                       {"rtt", latency(hs.ping_rtt)}};
+    uint64_t resumed = 0, total = 0;
+    for (const auto& [key, n] : hs.tls_handshakes) {
+      total += n;
+      if (std::get<2>(key)) resumed += n;
+    }
+    tls[kHops[h]] = {{"handshakes", total}, {"resumed", resumed}, {"full", total - resumed},
+                     {"handshake", latency(hs.tls_handshake)}};
+    resets[kHops[h]] = {{"received", codeCounts(hs.rst[0])}, {"sent", codeCounts(hs.rst[1])}};
+    goaways[kHops[h]] = {{"received", codeCounts(hs.goaway[0])}, {"sent", codeCounts(hs.goaway[1])}};
+  }
+  // The clients opening connections fastest (churn).
+  std::vector<std::pair<std::string, const ClientChurn*>> clients;
+  uint64_t newest = 0;
+  for (const auto& [ip, churn] : s.churn) newest = std::max(newest, churn.last_second);
+  for (const auto& [ip, churn] : s.churn) clients.emplace_back(ip, &churn);
+  std::sort(clients.begin(), clients.end(), [newest](const auto& a, const auto& b) {
+    uint64_t ra = a.second->recent(newest), rb = b.second->recent(newest);
+    return ra != rb ? ra > rb : a.second->total > b.second->total;
+  });
+  json top = json::array();
+  for (size_t i = 0; i < clients.size() && i < 10; ++i) {
+    top.push_back({{"address", clients[i].first},
+                   {"connections", clients[i].second->total},
+                   {"connections_last_10s", clients[i].second->recent(newest)}});
+  }
+  json violations = json::object();
+  for (const auto& [kind, n] : s.violations) violations[kind] = n;
+  json causes = json::object();
+  for (const auto& [cause, n] : s.upstream_failure_causes) causes[cause] = n;
+  return {
+      {"version", process.version},
+      {"uptime_s", process.uptime_s},
+      {"measurement", process.measuring},
+      {"workers", {{"count", c.workers}, {"answered", c.workers_answered}}},
+      {"connections", connections},
+      {"streams", {{"active", c.active_calls}, {"total", s.streams_opened}}},
+      {"rpcs",
+       {{"started", s.calls_started},
+        {"finished", s.calls_finished},
+        {"active", c.active_calls},
+        {"ok", s.by_status[0]},
+        {"errors", s.calls_finished - s.by_status[0]},
+        {"by_status", statusCounts(s.by_status)}}},
+      {"rates",
+       {{"window_s", rates.window_s},
+        {"calls_per_s", rates.calls_finished_per_s},
+        {"errors_per_s", rates.calls_failed_per_s},
+        {"connections_per_s", rates.connections_per_s},
+        {"data_bytes_per_s", rates.data_bytes_per_s}}},
+      {"latency", latency(s.call_duration)},
+      {"proxy_time", latency(s.proxy_time)},
+      {"upstream_time", latency(s.upstream_time)},
+      {"flow_control", flow},
+      {"pings", pings},
+      {"tls", tls},
+      {"rst_stream", resets},
+      {"goaway", goaways},
+      {"upstream_failures", {{"total", s.upstream_failures}, {"causes", causes}}},
+      {"violations", violations},
+      {"churn", {{"clients", s.churn.size()}, {"top", top}}},
+      {"methods", s.methods.size()},
+      {"events_dropped", s.tap_dropped},
+  };
+}
+
+json methodsJson(const CollectedStats& c, const DescriptorNames* names) {
+  std::vector<const std::pair<const std::string, MethodStats>*> order;
+  for (const auto& entry : c.stats.methods) order.push_back(&entry);
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) {
+    return a->second.started != b->second.started ? a->second.started > b->second.started : a->first < b->first;
+  });
+  json list = json::array();
+  for (auto* entry : order) list.push_back(methodJson(entry->first, entry->second, names));
+  const MethodStats& other = c.stats.other_methods;
+  if (other.started || other.messages[0] || other.messages[1]) list.push_back(methodJson("other", other, nullptr));
+  return {{"methods", list}};
+}
+
+json connectionsJson(const CollectedStats& c, uint64_t now_ns) {
+  json list = json::array();
+  for (size_t i = 0; i < c.connections.size(); ++i) {
+    const ConnectionView& v = c.connections[i];
+    const LiveConnectionFacts& live = c.live[i];
+    list.push_back({{"worker", v.worker},
+                    {"id", v.id},
+                    {"calls", v.calls},
+                    {"buffered_bytes", live.buffered_bytes},
+                    {"downstream", legJson(v.legs[0], live.legs[0], now_ns)},
+                    {"upstream", legJson(v.legs[1], live.legs[1], now_ns)}});
+  }
+  return {{"count", c.live_connections}, {"listed", list.size()}, {"connections", list}};
+}
+
+json findingsJson() { return json::array(); }
+
+}  // namespace grpcscope

@@ -1,0 +1,20 @@
+// /metrics: the merged statistics as Prometheus metric families
+// (prometheus-cpp's data model and text serializer). Names and labels follow
+// DESIGN.md's admin contract; docs/metrics.md lists every family.
+#pragma once
+
+#include <string>
+
+#include "admin/stats_collector.h"
+
+namespace grpcscope {
+
+struct ProcessFacts {
+  double uptime_s = 0;
+  std::string version;
+  bool measuring = true;
+};
+
+std::string renderMetrics(const CollectedStats& collected, const ProcessFacts& process);
+
+}  // namespace grpcscope

@@ -1,0 +1,54 @@
+// /api/events fan-out on the admin side: one pump thread moves finished-call
+// events from the workers' rings (EventTap) to each subscriber's bounded
+// queue. A slow subscriber loses its oldest events (counted), never slows the
+// workers or the other subscribers.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "analysis/event_tap.h"
+
+namespace grpcscope {
+
+class SseHub {
+ public:
+  struct Subscriber {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<std::shared_ptr<const std::string>> queue;
+    uint64_t dropped = 0;
+    bool closed = false;
+  };
+
+  static constexpr size_t kMaxQueued = 10000;
+
+  SseHub(EventTap& tap, size_t max_subscribers);
+  ~SseHub();
+
+  void start();
+  void stop();  // wakes every subscriber with closed = true
+
+  // Null when max_subscribers are connected already.
+  std::shared_ptr<Subscriber> subscribe();
+  void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
+
+ private:
+  void pump();
+
+  EventTap& tap_;
+  size_t max_subscribers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::vector<std::shared_ptr<Subscriber>> subscribers_;
+  std::thread thread_;
+};
+
+}  // namespace grpcscope

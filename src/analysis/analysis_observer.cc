@@ -1,0 +1,541 @@
+#include "analysis/analysis_observer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_set>
+
+#include "analysis/grpc_codes.h"
+
+namespace grpcscope {
+namespace {
+
+constexpr int kDown = static_cast<int>(Hop::kDownstream);
+constexpr int kUp = static_cast<int>(Hop::kUpstream);
+constexpr size_t kMaxMethodName = 256;
+constexpr size_t kMaxHeaderKept = 256;
+
+int hopIndex(Hop h) { return static_cast<int>(h); }
+int dirIndex(Direction d) { return static_cast<int>(d); }
+double seconds(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+uint64_t callKey(uint64_t conn_id, int32_t down_id) {
+  return (conn_id << 32) | static_cast<uint32_t>(down_id);
+}
+
+std::string clip(std::string_view v) { return std::string(v.substr(0, kMaxHeaderKept)); }
+
+// GOAWAY debug data is free-form bytes from the peer: keep printable ASCII only.
+std::string printable(std::string_view v) {
+  std::string out;
+  for (char ch : v.substr(0, 256)) out.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
+  return out;
+}
+
+// "1.2.3.4:5678" / "[::1]:5678" -> the address part.
+std::string hostOf(std::string_view peer) {
+  size_t colon = peer.rfind(':');
+  std::string_view host = colon == std::string_view::npos ? peer : peer.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return std::string(host);
+}
+
+std::string_view headerValue(const HeadersEvent& ev, std::string_view name) {
+  for (size_t i = 0; i < ev.count; ++i) {
+    if (ev.fields[i].name == name) return ev.fields[i].value;
+  }
+  return {};
+}
+
+bool hasHeader(const HeadersEvent& ev, std::string_view name) {
+  for (size_t i = 0; i < ev.count; ++i) {
+    if (ev.fields[i].name == name) return true;
+  }
+  return false;
+}
+
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct AnalysisObserver::Call {
+  CallRecord rec;
+  MethodStats* method = nullptr;
+  std::array<GrpcDeframer, 2> deframer;
+  bool server_reset = false;
+};
+
+// The deframer's sink for one call and direction.
+struct MessageSink {
+  const AnalysisConfig& config;
+  WorkerStats& stats;
+  CallRecord& rec;
+  MethodStats* method;
+  int dir;
+
+  bool wantBody(uint32_t length, bool compressed) {
+    if (!method || config.wire_sample_every == 0 || compressed || length > config.wire_sample_max) return false;
+    return method->wire_seen[dir]++ % config.wire_sample_every == 0;
+  }
+
+  void onMessage(const GrpcMessage& m) {
+    ++rec.messages[dir];
+    rec.message_bytes[dir] += m.length;
+    if (m.compressed) ++rec.compressed_messages[dir];
+    if (dir == kResponse) {
+      if (!rec.first_response_message_ns) rec.first_response_message_ns = m.last_ns;
+      rec.last_response_message_ns = m.last_ns;
+    }
+    stats.message_transfer.observe(seconds(m.last_ns - m.first_ns));
+    if (!method) return;
+    ++method->messages[dir];
+    method->message_bytes[dir] += m.length;
+    if (m.compressed) ++method->compressed_messages[dir];
+    method->message_size[dir].observe(static_cast<double>(m.length));
+    if (m.body) method->wire[dir].add(m.body, m.length);
+  }
+};
+
+AnalysisObserver::AnalysisObserver(uint32_t worker, const AnalysisConfig& config, uint64_t start_ns, EventTap* tap)
+    : worker_(worker), config_(config), start_ns_(start_ns), tap_(tap) {}
+
+AnalysisObserver::~AnalysisObserver() = default;
+
+AnalysisObserver::Conn* AnalysisObserver::conn(uint64_t id) {
+  auto it = conns_.find(id);
+  return it == conns_.end() ? nullptr : &it->second;
+}
+
+AnalysisObserver::Call* AnalysisObserver::call(uint64_t conn_id, Hop hop, int32_t stream_id) {
+  if (stream_id == 0) return nullptr;
+  int32_t down_id = stream_id;
+  if (hop == Hop::kUpstream) {
+    Conn* c = conn(conn_id);
+    if (!c) return nullptr;
+    auto it = c->up_to_down.find(stream_id);
+    if (it == c->up_to_down.end()) return nullptr;
+    down_id = it->second;
+  }
+  auto it = calls_.find(callKey(conn_id, down_id));
+  return it == calls_.end() ? nullptr : it->second.get();
+}
+
+MethodStats& AnalysisObserver::methodStats(const std::string& method) {
+  auto it = stats_.methods.find(method);
+  if (it != stats_.methods.end()) return it->second;
+  if (stats_.methods.size() >= config_.max_methods || method.size() > kMaxMethodName) return stats_.other_methods;
+  return stats_.methods[method];
+}
+
+void AnalysisObserver::noteFrame(const ConnectionRef& ref) {
+  if (Conn* c = conn(ref.id)) c->view.legs[hopIndex(ref.hop)].frames_since_ping = true;
+}
+
+void AnalysisObserver::onConnectionOpen(const ConnectionOpenEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  if (ev.conn.hop == Hop::kDownstream) {
+    Conn& c = conns_[ev.conn.id];
+    c.view.worker = worker_;
+    c.view.id = ev.conn.id;
+    uint64_t second = ev.at_ns > start_ns_ ? (ev.at_ns - start_ns_) / 1'000'000'000 : 0;
+    std::string ip = hostOf(ev.peer);
+    auto churn = stats_.churn.find(ip);
+    if (churn == stats_.churn.end()) {
+      if (stats_.churn.size() >= WorkerStats::kMaxClients) {
+        auto oldest = std::min_element(stats_.churn.begin(), stats_.churn.end(), [](const auto& a, const auto& b) {
+          return a.second.last_second < b.second.last_second;
+        });
+        stats_.churn.erase(oldest);
+      }
+      churn = stats_.churn.emplace(ip, ClientChurn{}).first;
+    }
+    churn->second.add(second);
+  }
+  Conn* c = conn(ev.conn.id);
+  if (!c) return;
+  LegView& leg = c->view.legs[h];
+  leg.opened = true;
+  leg.peer = std::string(ev.peer);
+  leg.local = std::string(ev.local);
+  leg.fd = ev.fd;
+  leg.opened_ns = ev.at_ns;
+  leg.setup_ns = ev.setup_ns;
+  leg.dns_ns = ev.dns_ns;
+  HopStats& hs = stats_.hops[h];
+  ++hs.connections_opened;
+  if (ev.conn.hop == Hop::kUpstream) hs.connect_time.observe(seconds(ev.setup_ns));
+}
+
+void AnalysisObserver::onConnectionClose(const ConnectionCloseEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  HopStats& hs = stats_.hops[h];
+  ++hs.connections_closed;
+  ++hs.close_reasons[static_cast<size_t>(ev.reason) % kCloseReasonCount];
+  hs.streams_per_connection.observe(static_cast<double>(ev.streams));
+  hs.bytes_in += ev.bytes_in;
+  hs.bytes_out += ev.bytes_out;
+  Conn* c = conn(ev.conn.id);
+  if (!c) return;
+  LegView& leg = c->view.legs[h];
+  if (leg.opened_ns && ev.at_ns >= leg.opened_ns) hs.connection_lifetime.observe(seconds(ev.at_ns - leg.opened_ns));
+  leg.closed = true;
+  leg.fd = -1;
+  leg.closed_ns = ev.at_ns;
+  leg.close_reason = closeReasonName(ev.reason);
+  leg.close_detail = clip(ev.detail);
+  if (ev.conn.hop == Hop::kDownstream) {
+    // Calls the client can no longer finish: a gRPC client reports UNAVAILABLE.
+    std::vector<uint64_t> open;
+    for (const auto& [key, call] : calls_) {
+      if (call->rec.connection == ev.conn.id) open.push_back(key);
+    }
+    for (uint64_t key : open) {
+      Call& call = *calls_[key];
+      if (call.rec.status < 0) {
+        call.rec.status = 14;
+        call.rec.status_source = "connection_closed";
+      }
+      finishCall(call, ev.at_ns);
+    }
+  }
+  const LegView& up = c->view.legs[kUp];
+  if (c->view.legs[kDown].closed && (!up.opened || up.closed)) conns_.erase(ev.conn.id);
+}
+
+void AnalysisObserver::onSettings(const SettingsEvent& ev) {
+  if (ev.ack) return;
+  int h = hopIndex(ev.conn.hop);
+  ++stats_.hops[h].settings_frames[dirIndex(ev.direction)];
+  Conn* c = conn(ev.conn.id);
+  if (!c) return;
+  auto& into = ev.direction == Direction::kReceived ? c->view.legs[h].settings_received : c->view.legs[h].settings_sent;
+  for (size_t i = 0; i < ev.count; ++i) into[ev.entries[i].id] = ev.entries[i].value;
+}
+
+void AnalysisObserver::onStreamOpen(const StreamEvent& ev) {
+  if (ev.conn.hop != Hop::kDownstream) return;
+  ++stats_.streams_opened;
+  auto call = std::make_unique<Call>();
+  call->rec.worker = worker_;
+  call->rec.connection = ev.conn.id;
+  call->rec.stream_id = ev.stream_id;
+  call->rec.start_ns = ev.at_ns;
+  if (Conn* c = conn(ev.conn.id)) {
+    call->rec.peer = c->view.legs[kDown].peer;
+    ++c->view.calls;
+    ++c->view.legs[kDown].streams;
+  }
+  calls_[callKey(ev.conn.id, ev.stream_id)] = std::move(call);
+}
+
+void AnalysisObserver::onStreamMapped(const StreamMapEvent& ev) {
+  if (Conn* c = conn(ev.conn.id)) {
+    c->up_to_down[ev.upstream_id] = ev.downstream_id;
+    ++c->view.legs[kUp].streams;
+  }
+  if (Call* call = this->call(ev.conn.id, Hop::kDownstream, ev.downstream_id)) {
+    call->rec.upstream_stream_id = ev.upstream_id;
+  }
+}
+
+void AnalysisObserver::onHeaders(const HeadersEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  ++stats_.hops[h].headers_frames[dirIndex(ev.direction)];
+  noteFrame(ev.conn);
+  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
+  if (!c) return;
+  CallRecord& r = c->rec;
+  bool received = ev.direction == Direction::kReceived;
+  bool has_status = hasHeader(ev, "grpc-status");
+  if (ev.conn.hop == Hop::kDownstream && received) {
+    if (ev.trailers) {
+      r.request_end_ns = ev.at_ns;
+      return;
+    }
+    std::string_view path = headerValue(ev, ":path");
+    if (!path.empty() && path.front() == '/' && path.find('/', 1) != std::string_view::npos) path.remove_prefix(1);
+    r.method = std::string(path.substr(0, kMaxMethodName + 1));
+    r.authority = clip(headerValue(ev, ":authority"));
+    r.content_type = clip(headerValue(ev, "content-type"));
+    r.user_agent = clip(headerValue(ev, "user-agent"));
+    r.grpc_encoding = clip(headerValue(ev, "grpc-encoding"));
+    r.grpc_accept_encoding = clip(headerValue(ev, "grpc-accept-encoding"));
+    r.grpc_timeout = clip(headerValue(ev, "grpc-timeout"));
+    if (ev.end_stream) r.request_end_ns = ev.at_ns;
+    c->method = &methodStats(r.method);
+    if (r.method.size() > kMaxMethodName) r.method.resize(kMaxMethodName);
+    ++c->method->started;
+    ++stats_.calls_started;
+  } else if (ev.conn.hop == Hop::kDownstream) {
+    // What the client got: the authoritative status, whoever produced it.
+    if (!r.response_headers_ns) r.response_headers_ns = ev.at_ns;
+    if (has_status) {
+      r.trailers_ns = ev.at_ns;
+      r.status = parseGrpcStatus(headerValue(ev, "grpc-status"));
+      r.status_source = "trailers";
+      r.grpc_message = std::string(headerValue(ev, "grpc-message").substr(0, CallRecord::kMaxMessage));
+    }
+  } else if (!received) {
+    if (!ev.trailers && !r.request_headers_upstream_ns) r.request_headers_upstream_ns = ev.at_ns;
+    if (ev.end_stream || ev.trailers) r.request_end_upstream_ns = ev.at_ns;
+  } else {
+    if (!r.response_headers_upstream_ns) r.response_headers_upstream_ns = ev.at_ns;
+    if (has_status) r.trailers_upstream_ns = ev.at_ns;
+  }
+}
+
+void AnalysisObserver::onData(const DataEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  int d = dirIndex(ev.direction);
+  HopStats& hs = stats_.hops[h];
+  hs.data_bytes[d] += ev.length;
+  Conn* cn = conn(ev.conn.id);
+  if (cn) {
+    LegView& leg = cn->view.legs[h];
+    leg.data_bytes[d] += ev.length;
+    leg.frames_since_ping = true;
+  }
+  if (ev.direction == Direction::kSent) ++hs.data_frames[d];
+  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
+  if (!c) return;
+  CallRecord& r = c->rec;
+  if (ev.direction == Direction::kReceived) {
+    int dir = ev.conn.hop == Hop::kDownstream ? kRequest : kResponse;
+    if (ev.length > 0 && ev.bytes) {
+      MessageSink sink{config_, stats_, r, c->method, dir};
+      c->deframer[dir].feed(ev.bytes, ev.length, ev.at_ns, sink);
+    }
+    if (ev.end_stream && dir == kRequest) r.request_end_ns = ev.at_ns;
+  } else if (ev.conn.hop == Hop::kUpstream) {
+    if (ev.length > 0 && !r.first_request_byte_upstream_ns) r.first_request_byte_upstream_ns = ev.at_ns;
+    if (ev.end_stream) r.request_end_upstream_ns = ev.at_ns;
+  }
+}
+
+void AnalysisObserver::onRstStream(const RstStreamEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  ++stats_.hops[h].rst[dirIndex(ev.direction)][ev.error_code];
+  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
+  if (!c) return;
+  if (ev.conn.hop == Hop::kUpstream) {
+    if (ev.direction == Direction::kReceived) c->server_reset = true;
+    return;
+  }
+  c->rec.reset_code = static_cast<int32_t>(ev.error_code);
+  c->rec.reset_by = ev.direction == Direction::kReceived ? "client" : (c->server_reset ? "server" : "proxy");
+}
+
+void AnalysisObserver::onStreamClose(const StreamCloseEvent& ev) {
+  if (ev.conn.hop == Hop::kUpstream) {
+    if (Conn* c = conn(ev.conn.id)) c->up_to_down.erase(ev.stream_id);
+    return;
+  }
+  ++stats_.streams_closed;
+  Call* c = call(ev.conn.id, Hop::kDownstream, ev.stream_id);
+  if (!c) return;
+  CallRecord& r = c->rec;
+  if (r.status < 0) {
+    if (r.reset_code >= 0) {
+      r.status = grpcStatusForReset(static_cast<uint32_t>(r.reset_code));
+      r.status_source = "reset";
+    } else if (ev.error_code != 0) {
+      r.status = grpcStatusForReset(ev.error_code);
+      r.status_source = "stream_close";
+    } else {
+      r.status = 2;  // closed without a grpc-status: not a gRPC response
+      r.status_source = "stream_close";
+    }
+  }
+  finishCall(*c, ev.at_ns);
+}
+
+void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
+  CallRecord& r = c.rec;
+  r.end_ns = at_ns;
+  int status = r.status < 0 ? 2 : r.status;
+  ++stats_.calls_finished;
+  ++stats_.by_status[static_cast<size_t>(status)];
+  double duration = seconds(r.durationNs());
+  stats_.call_duration.observe(duration);
+  stats_.proxy_time.observe(seconds(r.proxyNs()));
+  if (uint64_t up = r.upstreamNs()) stats_.upstream_time.observe(seconds(up));
+  if (r.response_headers_ns > r.start_ns) stats_.response_headers_time.observe(seconds(r.response_headers_ns - r.start_ns));
+  if (MethodStats* m = c.method) {
+    ++m->finished;
+    ++m->by_status[static_cast<size_t>(status)];
+    m->duration.observe(duration);
+    m->duration_by_status.try_emplace(status, HistogramUnit::kSeconds).first->second.observe(duration);
+  }
+  if (tap_ && tap_->active()) tap_->publish(worker_, r.toJson(wallMs()).dump());
+  if (Conn* cn = conn(r.connection); cn && r.upstream_stream_id) cn->up_to_down.erase(r.upstream_stream_id);
+  calls_.erase(callKey(r.connection, r.stream_id));  // c is gone from here on
+}
+
+void AnalysisObserver::onWindowUpdate(const WindowUpdateEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  int d = dirIndex(ev.direction);
+  HopStats& hs = stats_.hops[h];
+  ++hs.window_updates[d];
+  hs.window_update_bytes[d] += ev.increment;
+  if (Conn* c = conn(ev.conn.id)) {
+    LegView& leg = c->view.legs[h];
+    ++leg.window_updates[d];
+    leg.window_update_bytes[d] += ev.increment;
+    if (ev.direction == Direction::kReceived && ev.stream_id == 0) leg.conn_window_increments_received += ev.increment;
+  }
+}
+
+void AnalysisObserver::onFlowControl(const FlowControlEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  HopStats& hs = stats_.hops[h];
+  Conn* cn = conn(ev.conn.id);
+  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
+  if (ev.blocked) {
+    ++hs.stalls;
+    if (ev.stream_id == 0) ++hs.connection_stalls;
+    if (cn) ++cn->view.legs[h].stalls;
+    if (c) {
+      ++c->rec.stalls;
+      if (c->method) ++c->method->stalls;
+    }
+    return;
+  }
+  hs.stall_ns += ev.blocked_ns;
+  if (cn) cn->view.legs[h].stall_ns += ev.blocked_ns;
+  if (c) {
+    c->rec.stall_ns += ev.blocked_ns;
+    if (c->method) c->method->stall_ns += ev.blocked_ns;
+  }
+}
+
+void AnalysisObserver::onPing(const PingEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  int d = dirIndex(ev.direction);
+  HopStats& hs = stats_.hops[h];
+  Conn* c = conn(ev.conn.id);
+  LegView* leg = c ? &c->view.legs[h] : nullptr;
+  if (ev.ack) {
+    ++hs.ping_acks[d];
+    if (leg) ++leg->ping_acks[d];
+  } else {
+    ++hs.pings[d];
+    if (leg) ++leg->pings[d];
+    if (ev.direction == Direction::kReceived && leg) {
+      if (leg->last_ping_received_ns && ev.at_ns >= leg->last_ping_received_ns) {
+        hs.ping_interval.observe(seconds(ev.at_ns - leg->last_ping_received_ns));
+      }
+      if (!leg->frames_since_ping && leg->last_ping_received_ns) {
+        ++hs.pings_without_data;
+        ++leg->pings_without_data;
+      }
+      leg->last_ping_received_ns = ev.at_ns;
+      leg->frames_since_ping = false;
+    }
+  }
+  if (ev.rtt_ns > 0) {
+    hs.ping_rtt.observe(seconds(ev.rtt_ns));
+    if (leg) {
+      leg->last_rtt_ns = ev.rtt_ns;
+      leg->min_rtt_ns = leg->min_rtt_ns ? std::min(leg->min_rtt_ns, ev.rtt_ns) : ev.rtt_ns;
+      leg->max_rtt_ns = std::max(leg->max_rtt_ns, ev.rtt_ns);
+    }
+  }
+}
+
+void AnalysisObserver::onGoaway(const GoawayEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  ++stats_.hops[h].goaway[dirIndex(ev.direction)][ev.error_code];
+  if (Conn* c = conn(ev.conn.id)) {
+    LegView& leg = c->view.legs[h];
+    leg.goaway = true;
+    leg.goaway_direction = directionName(ev.direction);
+    leg.goaway_code = ev.error_code;
+    leg.goaway_last_stream = ev.last_stream_id;
+    leg.goaway_debug = printable(ev.debug_data);
+  }
+}
+
+void AnalysisObserver::onViolation(const ViolationEvent& ev) { ++stats_.violations[std::string(ev.kind)]; }
+
+void AnalysisObserver::onUpstreamFailure(const UpstreamFailureEvent& ev) {
+  ++stats_.upstream_failures;
+  std::string cause = clip(ev.cause);
+  auto it = stats_.upstream_failure_causes.find(cause);
+  if (it != stats_.upstream_failure_causes.end()) {
+    ++it->second;
+  } else if (stats_.upstream_failure_causes.size() < WorkerStats::kMaxCauses) {
+    stats_.upstream_failure_causes.emplace(std::move(cause), 1);
+  } else {
+    ++stats_.upstream_failure_causes["other"];
+  }
+  if (Call* c = call(ev.conn.id, Hop::kDownstream, ev.stream_id)) c->rec.answered_by_proxy = true;
+}
+
+void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
+  int h = hopIndex(ev.conn.hop);
+  HopStats& hs = stats_.hops[h];
+  hs.tls_handshake.observe(seconds(ev.handshake_ns));
+  ++hs.tls_handshakes[TlsKey{std::string(ev.version), ev.alpn.empty() ? "none" : std::string(ev.alpn), ev.resumed}];
+  Conn* c = conn(ev.conn.id);
+  if (!c) return;
+  TlsView& t = c->view.legs[h].tls;
+  t.present = true;
+  t.version = ev.version;
+  t.cipher = ev.cipher;
+  t.group = ev.group;
+  t.alpn = ev.alpn;
+  t.sni = ev.sni;
+  t.resumed = ev.resumed;
+  t.peer_subject = clip(ev.peer_subject);
+  t.peer_issuer = clip(ev.peer_issuer);
+  t.peer_days_left = ev.peer_days_left;
+  t.handshake_ns = ev.handshake_ns;
+  t.client_hello_ns = ev.client_hello_ns;
+  t.server_hello_ns = ev.server_hello_ns;
+  t.certificate_ns = ev.certificate_ns;
+  t.verify_ns = ev.verify_ns;
+  t.offered_sni = clip(ev.offered_sni);
+  t.offered_alpn = clip(ev.offered_alpn);
+  t.offered_versions = clip(ev.offered_versions);
+  t.offered_groups = clip(ev.offered_groups);
+  t.offered_ciphers = ev.offered_ciphers;
+  t.ja3 = std::string(ev.ja3.substr(0, 1024));
+  t.ja3_md5 = ev.ja3_md5;
+}
+
+void AnalysisObserver::onTick(uint64_t now_ns) {
+  for (auto& [id, c] : conns_) {
+    for (int h = 0; h < 2; ++h) {
+      LegView& leg = c.view.legs[h];
+      if (!leg.opened || leg.closed || leg.fd < 0) continue;
+      TcpInfoSample s = readTcpInfo(leg.fd, now_ns);
+      if (!s.valid) continue;
+      HopStats& hs = stats_.hops[h];
+      ++hs.tcp_samples;
+      hs.tcp_rtt.observe(static_cast<double>(s.rtt_us) / 1e6);
+      if (s.total_retrans > leg.tcp_retrans_seen) hs.tcp_retransmits += s.total_retrans - leg.tcp_retrans_seen;
+      leg.tcp_retrans_seen = s.total_retrans;
+      leg.tcp = s;
+    }
+  }
+}
+
+WorkerSnapshot AnalysisObserver::snapshot(bool with_methods, bool with_connections, size_t max_connections) const {
+  WorkerSnapshot snap;
+  snap.worker = worker_;
+  snap.stats = with_methods ? stats_ : stats_.totalsOnly();
+  if (tap_) snap.stats.tap_dropped = tap_->dropped(worker_);
+  snap.live_connections = conns_.size();
+  snap.active_calls = calls_.size();
+  if (with_connections) {
+    for (const auto& [id, c] : conns_) {
+      if (snap.connections.size() >= max_connections) break;
+      snap.connections.push_back(c.view);
+    }
+  }
+  return snap;
+}
+
+}  // namespace grpcscope

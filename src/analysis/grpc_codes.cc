@@ -1,0 +1,72 @@
+#include "analysis/grpc_codes.h"
+
+#include <array>
+#include <charconv>
+
+namespace grpcscope {
+namespace {
+
+constexpr std::array<const char*, kGrpcStatusCount> kStatusNames = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+constexpr std::array<const char*, 14> kH2Errors = {
+    "NO_ERROR",       "PROTOCOL_ERROR", "INTERNAL_ERROR",    "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT",
+    "STREAM_CLOSED",  "FRAME_SIZE_ERROR", "REFUSED_STREAM",  "CANCEL",             "COMPRESSION_ERROR",
+    "CONNECT_ERROR",  "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
+};
+
+}  // namespace
+
+const char* grpcStatusName(int code) {
+  if (code < 0 || code >= kGrpcStatusCount) return kStatusNames[2];
+  return kStatusNames[static_cast<size_t>(code)];
+}
+
+int parseGrpcStatus(std::string_view value) {
+  int code = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), code);
+  if (value.empty() || ec != std::errc() || ptr != value.data() + value.size()) return 2;
+  if (code < 0 || code >= kGrpcStatusCount) return 2;
+  return code;
+}
+
+int grpcStatusForReset(uint32_t code) {
+  switch (code) {
+    case 0x7: return 14;  // REFUSED_STREAM -> UNAVAILABLE
+    case 0x8: return 1;   // CANCEL -> CANCELLED
+    case 0xb: return 8;   // ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED
+    case 0xc: return 7;   // INADEQUATE_SECURITY -> PERMISSION_DENIED
+    default: return 13;   // everything else -> INTERNAL
+  }
+}
+
+const char* h2ErrorName(uint32_t code) {
+  if (code < kH2Errors.size()) return kH2Errors[code];
+  thread_local char buf[16];
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* p = buf;
+  *p++ = '0';
+  *p++ = 'x';
+  for (int shift = 28; shift >= 0; shift -= 4) *p++ = kHex[(code >> shift) & 0xf];
+  *p = '\0';
+  return buf;
+}
+
+}  // namespace grpcscope

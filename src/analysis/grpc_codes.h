@@ -1,0 +1,22 @@
+// Names for gRPC status codes and HTTP/2 error codes, and the mapping of a
+// stream reset to the status a gRPC client reports (gRPC's PROTOCOL-HTTP2.md,
+// "Errors").
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace grpcscope {
+
+constexpr int kGrpcStatusCount = 17;  // OK .. UNAUTHENTICATED
+
+// "OK", "UNAVAILABLE", ...; codes outside 0..16 are "UNKNOWN".
+const char* grpcStatusName(int code);
+// Parses a grpc-status value; codes outside 0..16 and junk become 2 (UNKNOWN).
+int parseGrpcStatus(std::string_view value);
+// The status a gRPC client reports for a stream reset with this HTTP/2 code.
+int grpcStatusForReset(uint32_t h2_error_code);
+// "NO_ERROR", "CANCEL", ...; unknown codes "0x1234".
+const char* h2ErrorName(uint32_t code);
+
+}  // namespace grpcscope

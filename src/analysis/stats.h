@@ -1,0 +1,120 @@
+// The aggregates one worker keeps (no locks: only its loop thread writes
+// them) and that the admin side merges from copies (snapshots). Every field
+// here is exposed in /metrics or the JSON API; docs/metrics.md says which.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include <grpcscope/observer.h>
+
+#include "analysis/grpc_codes.h"
+#include "analysis/histogram.h"
+#include "analysis/wire_profile.h"
+
+namespace grpcscope {
+
+// Message directions of a call (gRPC's view, not the proxy's).
+enum MessageDir : uint8_t { kRequest = 0, kResponse = 1 };
+const char* messageDirName(int dir);
+
+constexpr int kCloseReasonCount = 8;
+
+struct MethodStats {
+  uint64_t started = 0;
+  uint64_t finished = 0;
+  std::array<uint64_t, kGrpcStatusCount> by_status{};
+  std::map<int, Histogram> duration_by_status;  // only the statuses seen
+  Histogram duration{HistogramUnit::kSeconds};
+  std::array<uint64_t, 2> messages{};            // by MessageDir
+  std::array<uint64_t, 2> message_bytes{};       // message bodies, as on the wire (compressed if so)
+  std::array<uint64_t, 2> compressed_messages{};
+  std::array<Histogram, 2> message_size{Histogram(HistogramUnit::kBytes), Histogram(HistogramUnit::kBytes)};
+  uint64_t stalls = 0;                           // its streams blocked on a peer's window
+  uint64_t stall_ns = 0;
+  std::array<WireProfile, 2> wire;
+  std::array<uint64_t, 2> wire_seen{};           // messages offered to sampling
+
+  void merge(const MethodStats& other);
+};
+
+using TlsKey = std::tuple<std::string, std::string, bool>;  // version, alpn ("none"), resumed
+
+struct HopStats {
+  uint64_t connections_opened = 0;
+  uint64_t connections_closed = 0;
+  std::array<uint64_t, kCloseReasonCount> close_reasons{};
+  Histogram connection_lifetime{HistogramUnit::kSeconds};
+  Histogram streams_per_connection{HistogramUnit::kCount};
+  Histogram connect_time{HistogramUnit::kSeconds};  // upstream: resolution + TCP connect
+  uint64_t bytes_in = 0;   // closed connections
+  uint64_t bytes_out = 0;
+  std::array<uint64_t, 2> data_frames{};         // by Direction
+  std::array<uint64_t, 2> data_bytes{};
+  std::array<uint64_t, 2> headers_frames{};
+  std::array<uint64_t, 2> settings_frames{};
+  uint64_t stalls = 0;                           // this hop's peer's windows closed with bytes waiting
+  uint64_t stall_ns = 0;
+  uint64_t connection_stalls = 0;                // of those, on the connection window
+  std::array<uint64_t, 2> window_updates{};
+  std::array<uint64_t, 2> window_update_bytes{};
+  std::array<uint64_t, 2> pings{};               // not ACKs
+  std::array<uint64_t, 2> ping_acks{};
+  uint64_t pings_without_data = 0;               // PINGs received with no HEADERS/DATA since the previous one
+  Histogram ping_rtt{HistogramUnit::kSeconds};
+  Histogram ping_interval{HistogramUnit::kSeconds};  // between PINGs received on one connection
+  std::array<std::map<uint32_t, uint64_t>, 2> goaway;  // by Direction, then error code
+  std::array<std::map<uint32_t, uint64_t>, 2> rst;
+  Histogram tls_handshake{HistogramUnit::kSeconds};
+  std::map<TlsKey, uint64_t> tls_handshakes;
+  Histogram tcp_rtt{HistogramUnit::kSeconds};    // TCP_INFO samples
+  uint64_t tcp_retransmits = 0;                  // segments, summed over samples' increases
+  uint64_t tcp_samples = 0;
+
+  void merge(const HopStats& other);
+};
+
+// New connections per client address: totals and the last 10 seconds.
+struct ClientChurn {
+  uint64_t total = 0;
+  uint64_t last_second = 0;                      // seconds since the worker started
+  std::array<uint32_t, 10> per_second{};         // ring by second
+  uint64_t recent(uint64_t now_second) const;    // connections in the 10 s before now
+  void add(uint64_t now_second);
+};
+
+struct WorkerStats {
+  std::array<HopStats, 2> hops;                  // by Hop
+  std::unordered_map<std::string, MethodStats> methods;
+  MethodStats other_methods;                     // beyond the label cap
+  uint64_t streams_opened = 0;
+  uint64_t streams_closed = 0;
+  uint64_t calls_started = 0;
+  uint64_t calls_finished = 0;
+  std::array<uint64_t, kGrpcStatusCount> by_status{};
+  Histogram call_duration{HistogramUnit::kSeconds};
+  Histogram proxy_time{HistogramUnit::kSeconds};     // time the calls spent inside grpcscope
+  Histogram upstream_time{HistogramUnit::kSeconds};  // request headers out -> trailers back
+  Histogram response_headers_time{HistogramUnit::kSeconds};  // call start -> response headers to the client
+  Histogram message_transfer{HistogramUnit::kSeconds};       // first to last byte of one message
+  std::map<std::string, uint64_t> violations;
+  uint64_t upstream_failures = 0;
+  std::map<std::string, uint64_t> upstream_failure_causes;  // at most kMaxCauses
+  std::unordered_map<std::string, ClientChurn> churn;       // at most kMaxClients
+  uint64_t tap_dropped = 0;
+
+  static constexpr size_t kMaxCauses = 32;
+  static constexpr size_t kMaxClients = 1024;
+
+  // A copy without the per-method and per-client parts (cheap: for rates).
+  WorkerStats totalsOnly() const;
+  // Adds `other`; methods beyond max_methods (by calls started) fold into other_methods.
+  void merge(const WorkerStats& other);
+  void capMethods(size_t max_methods);
+};
+
+}  // namespace grpcscope
