@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it (and .ci/run runs it):
 #   1. missing Debian packages (scripts/deps.sh)
-#   2. release build (build/), then every test (ctest --preset release)
+#   2. release build (build/), then every test (ctest --preset release), then
+#      the integration tests once more over TLS on both legs
+#      (GRPCSCOPE_TEST_TLS=1: TLS-serving echo server, the proxy terminating
+#      and originating TLS, TLS clients; see test/integration/README.md)
 #   3. the suite once more under ASan + UBSan (build-asan/):
 #      - the unit tests built with the sanitizers (ctest --preset asan),
 #      - the integration tests against the sanitized grpcscope binary
@@ -35,15 +38,45 @@ summary() {
   echo "${passed} passed, ${failed} failed"
 }
 
+# Prints each skipped gtest of a ctest run with the reason it gave
+# (GTEST_SKIP's message: "direct mode: ...", "TLS mode: ..."), from the
+# LastTest.log (the full output of every test) in build directory $2, when it
+# was written after the file $1.
+show_skips() {
+  local marker="$1" dir="$2" last
+  [[ -n "$dir" ]] || return 0
+  last="$dir/Testing/Temporary/LastTest.log"
+  [[ -f "$last" && "$last" -nt "$marker" ]] || return 0
+  awk '/^\[ RUN      \] / { name = $4 }
+       reason_next {
+         reason_next = 0
+         if ($0 ~ /^\[  SKIPPED \]/) $0 = "(no reason given)"
+         sub(/^[ \t]+/, "")
+         print "test: skipped " name ": " $0
+       }
+       /: Skipped$/ { reason_next = 1 }' "$last"
+}
+
 # Runs ctest with the given arguments and adds its counts to the totals. ctest
-# ends with "NN% tests passed, F tests failed out of M".
+# ends with "NN% tests passed, F tests failed out of M" (skipped tests count as
+# passed there, and here; show_skips names them with their reasons).
 run_ctest() {
-  local what="$1" log rc line f m
+  local what="$1" log marker rc line f m dir="" prev=""
   shift
+  for arg in "$@"; do  # the build directory: --preset's (CMakePresets.json) or --test-dir
+    if [[ "$prev" == --preset ]]; then
+      if [[ "$arg" == release ]]; then dir=build; else dir="build-$arg"; fi
+    fi
+    [[ "$prev" == --test-dir ]] && dir="$arg"
+    prev="$arg"
+  done
   log="$(mktemp)"
+  marker="$(mktemp)"
   echo "test: $what: ctest $* -j$jobs --timeout $timeout"
   ctest "$@" -j"$jobs" --timeout "$timeout" --output-on-failure 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
+  show_skips "$marker" "$dir"
+  rm -f "$marker"
   line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)"
   rm -f "$log"
   if [[ -z "$line" ]]; then
@@ -77,6 +110,9 @@ if ! GRPCSCOPE_SKIP_DEPS=1 JOBS="$jobs" bash scripts/build.sh release; then
   finish
 fi
 run_ctest "release" --preset release
+export GRPCSCOPE_TEST_TLS=1
+run_ctest "release integration over TLS" --preset release --label-regex integration
+unset GRPCSCOPE_TEST_TLS
 
 # 3. ASan + UBSan
 if [[ "${GRPCSCOPE_FULL_ASAN:-0}" == 1 ]]; then

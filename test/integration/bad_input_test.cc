@@ -65,7 +65,7 @@ class BadInputTest : public ProxyTest {
   Outcome attackWith(const std::function<std::string()>& make, bool handshake = true) {
     RawConnection conn;
     std::string error;
-    EXPECT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+    EXPECT_TRUE(rawConnect(conn, &error)) << error;
     if (handshake) {
       Outcome hello = conn.sendAndWait(
           std::string(kClientPreface) + settingsFrame(),
@@ -130,6 +130,7 @@ TEST_F(BadInputTest, NotHttp2AtAll) {
 }
 
 TEST_F(BadInputTest, TlsClientHelloToPlaintextListener) {
+  SKIP_IF_TLS("about a plaintext (h2c) listener; over TLS a ClientHello is what the listener expects");
   std::string hello("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 11);
   hello += std::string(160, '\x42');
   Outcome out = attack(hello, /*handshake=*/false);
@@ -279,7 +280,7 @@ TEST_F(BadInputTest, ClientsVanishingMidWriteDoNotKillTheProxy) {
     for (size_t i = 0; i < last_words.size(); ++i) {
       RawConnection conn;
       std::string error;
-      ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+      ASSERT_TRUE(rawConnect(conn, &error)) << error;
       if (!last_words[i].empty()) conn.send(last_words[i]);
       if (round % 2 == 0) {
         conn.close();  // FIN; the proxy's SETTINGS unread here, so the kernel answers its next segment with RST
@@ -291,7 +292,7 @@ TEST_F(BadInputTest, ClientsVanishingMidWriteDoNotKillTheProxy) {
   for (int i = 0; i < 5; ++i) {
     RawConnection conn;
     std::string error;
-    ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+    ASSERT_TRUE(rawConnect(conn, &error)) << error;
     grpcscope::test::EchoRequest req;
     req.set_response_size(64 << 10);
     req.set_response_count(1000);
@@ -319,7 +320,7 @@ TEST_F(BadInputTest, OnlyTheBadConnectionIsClosed) {
   // connection's protocol error.
   RawConnection good;
   std::string error;
-  ASSERT_TRUE(good.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(good, &error)) << error;
   Outcome g = good.idleClient([](const Outcome& o) { return !o.frames.empty(); }, scaled(10s));
   ASSERT_FALSE(g.closed);
   Outcome bad = attack(frame(kData, 0, 0, "x"));

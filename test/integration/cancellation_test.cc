@@ -98,7 +98,7 @@ TEST_F(CancellationTest, ClientCancelMidBidiReachesServer) {
 TEST_F(CancellationTest, ServerResetReachesClientAsDirectly) {
   // The same reset seen directly and through the proxy must give the same
   // status: the proxy relays the server's RST_STREAM/trailers unchanged.
-  auto direct = makeStub(makeChannel(server_->address()));
+  auto direct = makeStub(channelTo(server_->address()));
   for (const char* kind : {"unary", "server-stream", "bidi"}) {
     auto run = [&](grpcscope::test::Echo::Stub& stub) {
       grpc::ClientContext ctx;

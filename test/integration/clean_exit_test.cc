@@ -64,7 +64,7 @@ TEST_F(ProxyTest, ExitsCleanlyAfterMixedWorkload) {
   {
     h2::RawConnection bad;
     std::string error;
-    ASSERT_TRUE(bad.connect(targetHost(), targetPort(), &error)) << error;
+    ASSERT_TRUE(rawConnect(bad, &error)) << error;
     h2::Outcome out = bad.exchange(std::string(h2::kClientPreface) + h2::frame(h2::kData, 0, 0, "x"), scaled(10s));
     EXPECT_TRUE(out.closed) << out.describe();
   }

@@ -16,11 +16,11 @@ class FrameRelayTest : public ProxyTest {
     SKIP_IF_DIRECT("needs the proxy between two raw peers");
     ASSERT_NO_FATAL_FAILURE(startProxy({}, listener_.address()));
     std::string error;
-    ASSERT_TRUE(client_.connect(targetHost(), targetPort(), &error)) << error;
+    ASSERT_TRUE(rawConnect(client_, &error)) << error;
     client_.send(std::string(kClientPreface) + settingsFrame());
     int fd = listener_.accept(scaled(10s));
     ASSERT_GE(fd, 0) << "the proxy did not connect upstream";
-    server_side_.adoptAsServer(fd);
+    ASSERT_TRUE(rawAdoptAsServer(server_side_, fd, &error)) << error;
     // Both handshakes: SETTINGS seen by each raw peer.
     ASSERT_TRUE(pumpUntil([&] { return hasFrame(client_, kSettings, 0) && hasFrame(server_side_, kSettings, 0); }))
         << "client: " << client_.outcome().describe() << "\nserver: " << server_side_.outcome().describe();

@@ -78,7 +78,7 @@ TEST_F(ProxyTest, GoawayRelayedWithCodeLastStreamAndDebugData) {
   auto firstGoaway = [&](const std::string& host, uint16_t port) {
     h2::RawConnection conn;
     std::string error;
-    EXPECT_TRUE(conn.connect(host, port, &error)) << error;
+    EXPECT_TRUE(rawConnect(conn, host, port, &error)) << error;
     // Until the server closes after its grace period: every GOAWAY on the way.
     return conn.idleClient([](const h2::Outcome&) { return false; }, scaled(10s));
   };
@@ -109,7 +109,7 @@ TEST_F(ProxyTest, TooManyPingsGoawayRelayedWithDebugData) {
   auto pingUntilGoaway = [&](const std::string& host, uint16_t port) {
     h2::RawConnection conn;
     std::string error;
-    EXPECT_TRUE(conn.connect(host, port, &error)) << error;
+    EXPECT_TRUE(rawConnect(conn, host, port, &error)) << error;
     h2::Outcome out = conn.idleClient([](const h2::Outcome& o) { return !o.frames.empty(); }, scaled(10s));
     for (uint64_t i = 1; i <= 10 && !out.goaway && !out.closed; ++i) {
       auto acked = [i](const h2::Outcome& o) {

@@ -1,5 +1,7 @@
 // h2load (nghttp2's load tool, an independent HTTP/2 client) through the
 // proxy: 2000 gRPC unary requests, 4 connections, 50 streams each at a time.
+// In TLS mode over https (h2load negotiates h2 by ALPN; it does not verify
+// the certificate).
 #include "proxy_fixture.h"
 #include "support/raw_h2.h"
 
@@ -21,7 +23,7 @@ TEST_F(ProxyTest, H2loadManyStreams) {
   int64_t calls_before = server_->stats().callsStarted();
   RunResult r = runProcess({"/usr/bin/h2load", "-n", "2000", "-c", "4", "-m", "50", "-H", "content-type: application/grpc",
                             "-H", "te: trailers", "-d", body,
-                            "http://" + target() + "/grpcscope.test.Echo/Unary"},
+                            scheme() + "://" + target() + "/grpcscope.test.Echo/Unary"},
                            scaled(120s));
   ASSERT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("2000 succeeded"), std::string::npos) << r.out;

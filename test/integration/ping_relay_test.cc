@@ -59,7 +59,7 @@ TEST_F(PingRelayTest, KeepaliveChannelStaysHealthy) {
 TEST_F(PingRelayTest, RawPingIsAckedWithSameOpaqueData) {
   h2::RawConnection conn;
   std::string error;
-  ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(conn, &error)) << error;
   std::string hello = std::string(h2::kClientPreface) + h2::settingsFrame();
   h2::Outcome out = conn.sendAndWait(
       hello, [](const h2::Outcome& o) { return !o.frames.empty() && o.frames[0].type == h2::kSettings; }, scaled(10s));
@@ -83,7 +83,7 @@ TEST_F(PingRelayTest, ProxySendsNoPingsOfItsOwn) {
   // sends none on an idle connection by default).
   h2::RawConnection conn;
   std::string error;
-  ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(conn, &error)) << error;
   auto sawPing = [](const h2::Outcome& o) {
     for (const auto& f : o.frames) {
       if (f.type == h2::kPing && !(f.flags & h2::kFlagAck)) return true;

@@ -1,5 +1,7 @@
 """grpcio client for the echo service, run through grpcscope by
-python_smoke_test.cc: python_smoke.py TARGET DIR_WITH_echo_pb2."""
+python_smoke_test.cc: python_smoke.py TARGET DIR_WITH_echo_pb2 [CA_FILE].
+With CA_FILE the channel speaks TLS, trusting that CA, and expects the
+server certificate to name "localhost"."""
 import sys
 
 sys.path.insert(0, sys.argv[2])
@@ -8,11 +10,17 @@ import grpc  # noqa: E402
 import echo_pb2  # noqa: E402
 
 TARGET = sys.argv[1]
+CA_FILE = sys.argv[3] if len(sys.argv) > 3 else None
 SERVICE = "/grpcscope.test.Echo/"
 
 
 def main():
-    channel = grpc.insecure_channel(TARGET)
+    if CA_FILE:
+        with open(CA_FILE, "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        channel = grpc.secure_channel(TARGET, credentials, options=(("grpc.ssl_target_name_override", "localhost"),))
+    else:
+        channel = grpc.insecure_channel(TARGET)
     grpc.channel_ready_future(channel).result(timeout=30)
     ser = echo_pb2.EchoRequest.SerializeToString
     de = echo_pb2.EchoResponse.FromString
@@ -60,7 +68,7 @@ def main():
     resp = unary(echo_pb2.EchoRequest(response_size=3 << 20), timeout=60)
     assert len(resp.payload) == 3 << 20
 
-    print("python smoke: ok")
+    print("python smoke: ok" + (" (TLS)" if CA_FILE else ""))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 // A second gRPC implementation through the proxy: Python grpcio (Debian's,
 // under /usr/bin/python3) runs test/integration/python_smoke.py, using
 // message classes protoc generated at build time and grpcio's generic stubs
-// (no grpc_tools needed).
+// (no grpc_tools needed). In TLS mode the client uses
+// grpc.ssl_channel_credentials with the test CA.
 #include "proxy_fixture.h"
 
 namespace grpcscope::testsupport {
@@ -12,11 +13,16 @@ TEST_F(ProxyTest, PythonGrpcioClient) {
   if (probe.status != 0) GTEST_SKIP() << "python3-grpcio not usable: " << probe.err;
   ASSERT_NO_FATAL_FAILURE(startServer());
   ASSERT_NO_FATAL_FAILURE(startProxy());
-  RunResult r = runProcess({"/usr/bin/python3", std::string(GRPCSCOPE_TEST_SOURCE_DIR) + "/python_smoke.py",
-                            target(), GRPCSCOPE_ECHO_PYTHON_DIR},
-                           scaled(120s));
+  std::vector<std::string> argv = {"/usr/bin/python3", std::string(GRPCSCOPE_TEST_SOURCE_DIR) + "/python_smoke.py",
+                                   target(), GRPCSCOPE_ECHO_PYTHON_DIR};
+  if (tls()) {
+    ASSERT_NO_FATAL_FAILURE(requireCerts());
+    argv.push_back(suite_certs_->ca.cert);  // TLS, trusting the test CA
+  }
+  RunResult r = runProcess(argv, scaled(120s));
   EXPECT_EQ(r.status, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
   EXPECT_NE(r.out.find("python smoke: ok"), std::string::npos) << r.out << r.err;
+  if (tls()) EXPECT_NE(r.out.find("python smoke: ok (TLS)"), std::string::npos) << r.out << r.err;
 }
 
 }  // namespace

@@ -17,10 +17,11 @@ constexpr uint16_t kInitialWindowSize = 0x4;
 constexpr uint16_t kMaxFrameSize = 0x5;
 constexpr uint16_t kMaxHeaderListSize = 0x6;
 
-std::map<uint16_t, uint32_t> firstSettings(const std::string& host, uint16_t port) {
+// tls: nullptr for h2c (ProxyTest::rawClientTls()).
+std::map<uint16_t, uint32_t> firstSettings(const std::string& host, uint16_t port, const TlsClientOptions* tls) {
   RawConnection conn;
   std::string error;
-  EXPECT_TRUE(conn.connect(host, port, &error)) << error;
+  EXPECT_TRUE(conn.connect(host, port, &error, tls)) << error;
   Outcome out = conn.idleClient(
       [](const Outcome& o) {
         for (const auto& f : o.frames) {
@@ -48,8 +49,8 @@ TEST_F(ProxyTest, ClientIsOfferedTheServersSettings) {
   server.int_args = {{GRPC_ARG_MAX_CONCURRENT_STREAMS, 7}, {GRPC_ARG_HTTP2_MAX_FRAME_SIZE, 32768}};
   ASSERT_NO_FATAL_FAILURE(startServer(server));
   ASSERT_NO_FATAL_FAILURE(startProxy());
-  auto direct = firstSettings("127.0.0.1", static_cast<uint16_t>(server_->port()));
-  auto proxied = firstSettings(targetHost(), targetPort());
+  auto direct = firstSettings("127.0.0.1", static_cast<uint16_t>(server_->port()), rawClientTls());
+  auto proxied = firstSettings(targetHost(), targetPort(), rawClientTls());
   std::cout << "server: " << show(direct) << "\nproxy:  " << show(proxied) << "\n";
   EXPECT_EQ(proxied[kMaxConcurrentStreams], 7u);
   for (uint16_t id : {kInitialWindowSize, kMaxFrameSize}) {
@@ -64,7 +65,7 @@ TEST_F(ProxyTest, ServerWithoutStreamLimitGetsOurLimit) {
   SKIP_IF_DIRECT("the limit is the proxy's");
   ASSERT_NO_FATAL_FAILURE(startServer());
   ASSERT_NO_FATAL_FAILURE(startProxy({"--max-concurrent-streams", "123"}));
-  auto proxied = firstSettings(targetHost(), targetPort());
+  auto proxied = firstSettings(targetHost(), targetPort(), rawClientTls());
   EXPECT_EQ(proxied[kMaxConcurrentStreams], 123u) << show(proxied);
 }
 
@@ -75,7 +76,7 @@ TEST_F(ProxyTest, ServerIsOfferedTheClientsSettings) {
 
   RawConnection client;
   std::string error;
-  ASSERT_TRUE(client.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(client, &error)) << error;
   std::string hello = std::string(kClientPreface) +
                       settingsFrame({{kInitialWindowSize, 1234567},
                                      {kMaxFrameSize, 32768},
@@ -86,7 +87,7 @@ TEST_F(ProxyTest, ServerIsOfferedTheClientsSettings) {
   int fd = upstream_listener.accept(scaled(10s));
   ASSERT_GE(fd, 0) << "the proxy did not connect upstream";
   RawConnection upstream;
-  upstream.adoptAsServer(fd);
+  ASSERT_TRUE(rawAdoptAsServer(upstream, fd, &error)) << error;
   auto relayed = [](const Outcome& o) {
     for (const auto& f : o.frames) {
       if (f.type == kSettings && !(f.flags & kFlagAck) && settingsValues(f).count(kInitialWindowSize) &&

@@ -29,7 +29,7 @@ TEST_F(TimeoutsTest, SilentClientIsClosedAfterHandshakeTimeout) {
   ASSERT_NO_FATAL_FAILURE(startProxy({"--handshake-timeout", "500ms"}));
   RawConnection conn;
   std::string error;
-  ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(conn, &error)) << error;
   auto start = std::chrono::steady_clock::now();
   Outcome out = conn.exchange("", scaled(10s));
   double took = secondsSince(start);
@@ -43,7 +43,7 @@ TEST_F(TimeoutsTest, HalfAPrefaceIsClosedAfterHandshakeTimeout) {
   ASSERT_NO_FATAL_FAILURE(startProxy({"--handshake-timeout", "500ms"}));
   RawConnection conn;
   std::string error;
-  ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(conn, &error)) << error;
   auto start = std::chrono::steady_clock::now();
   Outcome out = conn.exchange(kClientPreface.substr(0, 10), scaled(10s));
   double took = secondsSince(start);
@@ -56,7 +56,7 @@ TEST_F(TimeoutsTest, CompletedHandshakeIsNotCutByHandshakeTimeout) {
   ASSERT_NO_FATAL_FAILURE(startProxy({"--handshake-timeout", "300ms"}));
   RawConnection conn;
   std::string error;
-  ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(conn, &error)) << error;
   // Idle after a full handshake for well past the handshake timeout.
   Outcome out = conn.idleClient([](const Outcome& o) { return o.goaway || o.closed; }, 1500ms);
   EXPECT_FALSE(out.closed) << out.describe();
@@ -67,7 +67,7 @@ TEST_F(TimeoutsTest, IdleConnectionGetsGoawayAndIsClosed) {
   ASSERT_NO_FATAL_FAILURE(startProxy({"--idle-timeout", "500ms"}));
   RawConnection conn;
   std::string error;
-  ASSERT_TRUE(conn.connect(targetHost(), targetPort(), &error)) << error;
+  ASSERT_TRUE(rawConnect(conn, &error)) << error;
   auto start = std::chrono::steady_clock::now();
   Outcome out = conn.idleClient([](const Outcome& o) { return o.closed; }, scaled(10s));
   double took = secondsSince(start);

@@ -1,10 +1,13 @@
 // TLS on both legs (issue 3): termination toward gRPC C++ clients and
 // `openssl s_client`, origination toward a gRPC C++ server over TLS, mTLS on
 // each leg, upstream certificate verification failures as UNAVAILABLE naming
-// the cause, and upstream session resumption. Certificates are generated at
-// test time (support/test_certs.h).
+// the cause, and session resumption on both legs. Certificates are generated
+// at test time (support/test_certs.h). These tests set TLS up themselves, so
+// they run the same with and without GRPCSCOPE_TEST_TLS.
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
+
+#include <sstream>
 
 #include "proxy_fixture.h"
 #include "support/test_certs.h"
@@ -31,7 +34,10 @@ class TlsTest : public ProxyTest {
     certs_ = nullptr;
   }
 
-  void SetUp() override { ASSERT_NE(certs_, nullptr) << "certificate generation failed: " << cert_error_; }
+  void SetUp() override {
+    suite_tls_ = false;  // each test chooses TLS on each leg itself
+    ASSERT_NE(certs_, nullptr) << "certificate generation failed: " << cert_error_;
+  }
 
   static const TestCerts& certs() { return *certs_; }
 
@@ -371,6 +377,64 @@ TEST_F(TlsTest, UpstreamReconnectResumesTheSession) {
   EXPECT_TRUE(waitForLog({"upstream TLS handshake", "resumed=true", "alpn=h2"}))
       << "the second upstream handshake did not resume the session";
 }
+
+// 7. Downstream session resumption (session tickets): a second `openssl
+// s_client` with the first one's saved session is "Reused", and the proxy's
+// log records the first downstream handshake as full and the second as
+// resumed.
+class TlsResumptionTest : public TlsTest {
+ protected:
+  // The proxy's "downstream TLS handshake" log lines, in order.
+  std::vector<std::string> downstreamHandshakeLines() const {
+    std::vector<std::string> lines;
+    std::istringstream in(proxy_->logText());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("downstream TLS handshake") != std::string::npos) lines.push_back(line);
+    }
+    return lines;
+  }
+
+  void expectDownstreamResumption(const std::vector<std::string>& version_flags, const std::string& version) {
+    SKIP_IF_DIRECT("the proxy's session tickets");
+    ASSERT_NO_FATAL_FAILURE(startServer());
+    // s_client -ign_eof reads until the proxy closes the connection, which it
+    // does at the handshake timeout since no HTTP/2 preface comes: a TLS 1.3
+    // ticket (sent after the handshake) is always read and saved by then.
+    ASSERT_NO_FATAL_FAILURE(startProxy(concat(terminationArgs(), {"--handshake-timeout", "1s"})));
+    const std::string session = makeTempDir("grpcscope-resumption") + "/session.pem";
+
+    RunResult first = sClient(concat(version_flags, {"-alpn", "h2", "-ign_eof", "-sess_out", session}));
+    ASSERT_EQ(first.status, 0) << first.out << first.err;
+    EXPECT_NE(first.out.find("New, " + version + ","), std::string::npos) << first.out;
+    ASSERT_FALSE(readFile(session).empty()) << "s_client saved no session: " << first.out << first.err;
+
+    RunResult second = sClient(concat(version_flags, {"-alpn", "h2", "-sess_in", session}));
+    ASSERT_EQ(second.status, 0) << second.out << second.err;
+    EXPECT_NE(second.out.find("Reused, " + version + ","), std::string::npos)
+        << "the second s_client did not resume:\n" << second.out;
+    EXPECT_NE(second.out.find("ALPN protocol: h2"), std::string::npos) << second.out;
+
+    std::vector<std::string> lines;
+    EXPECT_TRUE(waitFor(
+        [&] {
+          lines = downstreamHandshakeLines();
+          return lines.size() >= 2;
+        },
+        scaled(10s)))
+        << "the proxy logged " << lines.size() << " downstream TLS handshakes, want 2";
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[0].find("version=" + version + " "), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("resumed=false"), std::string::npos) << "first handshake: " << lines[0];
+    EXPECT_NE(lines[1].find("version=" + version + " "), std::string::npos) << lines[1];
+    EXPECT_NE(lines[1].find("alpn=h2"), std::string::npos) << lines[1];
+    EXPECT_NE(lines[1].find("resumed=true"), std::string::npos) << "second handshake not logged as resumed: " << lines[1];
+  }
+};
+
+TEST_F(TlsResumptionTest, DownstreamSessionResumedTls13) { expectDownstreamResumption({"-tls1_3"}, "TLSv1.3"); }
+
+TEST_F(TlsResumptionTest, DownstreamSessionResumedTls12) { expectDownstreamResumption({"-tls1_2"}, "TLSv1.2"); }
 
 }  // namespace
 }  // namespace grpcscope::testsupport

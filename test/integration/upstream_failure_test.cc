@@ -73,7 +73,12 @@ TEST_F(ProxyTest, UpstreamRefusedOnEveryCallType) {
 TEST_F(ProxyTest, UpstreamDiesMidCallIsUnavailable) {
   // The server runs in its own process so that it can die abruptly.
   std::string error;
-  auto server = ChildProcess::spawn({GRPCSCOPE_ECHO_SERVER, "--listen", "127.0.0.1:0"}, {}, &error);
+  std::vector<std::string> argv = {GRPCSCOPE_ECHO_SERVER, "--listen", "127.0.0.1:0"};
+  if (tls()) {
+    ASSERT_NO_FATAL_FAILURE(requireCerts());
+    argv.insert(argv.end(), {"--tls-cert", suite_certs_->server.cert, "--tls-key", suite_certs_->server.key});
+  }
+  auto server = ChildProcess::spawn(argv, {}, &error);
   ASSERT_TRUE(server) << error;
   std::string address;
   ASSERT_TRUE(waitFor(

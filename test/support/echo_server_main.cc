@@ -3,6 +3,10 @@
 //
 //   grpcscope-echo-server --listen HOST:PORT [--max-concurrent-streams N]
 //                         [--max-message-size BYTES] [--max-connection-age-ms MS]
+//                         [--tls-cert FILE --tls-key FILE]
+//
+// With --tls-cert/--tls-key (PEM) it serves gRPC over TLS with that
+// certificate (no client certificates requested).
 //
 // Prints "echo server listening on HOST:PORT" (the bound port) once, then
 // serves until SIGTERM/SIGINT and exits 0 after a graceful shutdown.
@@ -14,7 +18,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -25,7 +31,7 @@ namespace {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "grpcscope-echo-server: " << problem
             << " (usage: --listen HOST:PORT [--max-concurrent-streams N] [--max-message-size BYTES]"
-               " [--max-connection-age-ms MS])\n";
+               " [--max-connection-age-ms MS] [--tls-cert FILE --tls-key FILE])\n";
   std::exit(2);
 }
 
@@ -36,6 +42,14 @@ long parseNumber(std::string_view flag, const std::string& value) {
   return n;
 }
 
+std::string readPem(std::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) usage(std::string(flag) + ": cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,6 +57,8 @@ int main(int argc, char** argv) {
   long max_streams = -1;
   long max_message = 64L << 20;
   long max_age_ms = -1;
+  std::string tls_cert;
+  std::string tls_key;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&]() -> std::string {
@@ -57,6 +73,10 @@ int main(int argc, char** argv) {
       max_message = parseNumber(arg, value());
     } else if (arg == "--max-connection-age-ms") {
       max_age_ms = parseNumber(arg, value());
+    } else if (arg == "--tls-cert") {
+      tls_cert = readPem(arg, value());
+    } else if (arg == "--tls-key") {
+      tls_key = readPem(arg, value());
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else {
@@ -64,6 +84,7 @@ int main(int argc, char** argv) {
     }
   }
   if (listen.empty()) usage("--listen is required");
+  if (tls_cert.empty() != tls_key.empty()) usage("--tls-cert and --tls-key go together");
   auto colon = listen.rfind(':');
   if (colon == std::string::npos) usage("--listen: expected HOST:PORT, got " + listen);
   std::string host = listen.substr(0, colon);
@@ -78,7 +99,13 @@ int main(int argc, char** argv) {
   grpcscope::testsupport::EchoService service(/*record_peers=*/false);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!tls_cert.empty()) {
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    ssl.pem_key_cert_pairs.push_back({tls_key, tls_cert});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(listen, credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_message));
   builder.SetMaxSendMessageSize(static_cast<int>(max_message));

@@ -18,7 +18,9 @@ std::shared_ptr<grpc::Channel> makeChannel(const std::string& target, const Chan
     args.SetMaxSendMessageSize(options.max_message_size);
   }
   for (const auto& [name, value] : options.int_args) args.SetInt(name, value);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (!options.credentials) return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (!options.ssl_target_name_override.empty()) args.SetSslTargetNameOverride(options.ssl_target_name_override);
+  return grpc::CreateCustomChannel(target, options.credentials, args);
 }
 
 std::unique_ptr<grpcscope::test::Echo::Stub> makeStub(const std::shared_ptr<grpc::Channel>& channel) {

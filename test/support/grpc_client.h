@@ -20,6 +20,13 @@ struct ChannelOptions {
   bool separate_connection = true;
   int max_message_size = -1;  // -1: gRPC's defaults (4 MiB receive)
   std::vector<std::pair<std::string, int>> int_args;
+  // TLS: channel credentials (e.g. grpc::SslCredentials); nullptr: plaintext
+  // h2c. Channels meant to share one connection must share one credentials
+  // object too: gRPC tells subchannels apart by the credentials' identity.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // With credentials: the name the server certificate must match (and the
+  // :authority) instead of the target's host; empty: the target's host.
+  std::string ssl_target_name_override;
 };
 
 std::shared_ptr<grpc::Channel> makeChannel(const std::string& target, const ChannelOptions& options = {});

@@ -8,8 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <cerrno>
+#include <climits>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 
 namespace grpcscope::testsupport::h2 {
@@ -178,9 +185,60 @@ std::string Outcome::describe() const {
   return s.str();
 }
 
+namespace {
+
+SSL* asSsl(void* p) { return static_cast<SSL*>(p); }
+
+std::string opensslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+// OpenSSL's socket BIO writes with write(2): a peer that is gone would raise
+// SIGPIPE in the test process. Raw TLS connections are meant to meet such peers.
+void ignoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
+
+int selectH2(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+             void*) {
+  static const unsigned char kH2[] = {2, 'h', '2'};
+  unsigned char* selected = nullptr;
+  unsigned char selected_len = 0;
+  if (SSL_select_next_proto(&selected, &selected_len, kH2, sizeof kH2, in, inlen) == OPENSSL_NPN_NEGOTIATED) {
+    *out = selected;
+    *outlen = selected_len;
+    return SSL_TLSEXT_ERR_OK;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+void setSocketTimeouts(int fd, std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
 RawConnection::~RawConnection() { close(); }
 
+void RawConnection::freeTls() {
+  if (ssl_ != nullptr) SSL_free(asSsl(ssl_));  // the fd stays open (SSL_set_fd does not own it)
+  ssl_ = nullptr;
+}
+
 void RawConnection::close() {
+  freeTls();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
@@ -192,7 +250,7 @@ void RawConnection::abort() {
   close();
 }
 
-bool RawConnection::connect(const std::string& host, uint16_t port, std::string* error) {
+bool RawConnection::connect(const std::string& host, uint16_t port, std::string* error, const TlsClientOptions* tls) {
   close();
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -209,18 +267,132 @@ bool RawConnection::connect(const std::string& host, uint16_t port, std::string*
   }
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (tls != nullptr) {
+    ignoreSigpipe();
+    ERR_clear_error();
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);  // a peer's bare FIN reads as EOF, as over TCP
+    if (tls->ca_file.empty()) {
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    } else {
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      if (SSL_CTX_load_verify_locations(ctx, tls->ca_file.c_str(), nullptr) != 1) {
+        *error = "TLS: cannot load CA " + tls->ca_file + ": " + opensslErrors();
+        SSL_CTX_free(ctx);
+        close();
+        return false;
+      }
+    }
+    std::string wire;
+    for (const auto& p : tls->alpn) {
+      wire.push_back(static_cast<char>(p.size()));
+      wire += p;
+    }
+    if (!wire.empty()) {
+      SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(wire.data()),
+                              static_cast<unsigned int>(wire.size()));
+    }
+    SSL* ssl = SSL_new(ctx);
+    SSL_CTX_free(ctx);  // the SSL holds its own reference
+    if (!tls->server_name.empty()) {
+      in_addr ip{};
+      if (inet_pton(AF_INET, tls->server_name.c_str(), &ip) == 1) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), tls->server_name.c_str());
+      } else {
+        SSL_set_tlsext_host_name(ssl, tls->server_name.c_str());
+        SSL_set1_host(ssl, tls->server_name.c_str());
+      }
+    }
+    ssl_ = ssl;
+    if (!handshake(/*server=*/false, tls->handshake_timeout, error)) {
+      *error = "TLS handshake with " + host + ":" + std::to_string(port) + ": " + *error;
+      close();
+      return false;
+    }
+  }
   fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
   return true;
 }
 
-void RawConnection::adoptAsServer(int fd) {
+bool RawConnection::adoptAsServer(int fd, const TlsServerOptions* tls, std::string* error) {
   close();
   fd_ = fd;
   server_side_ = true;
   preface_pending_ = true;
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (tls != nullptr) {
+    std::string ignored;
+    if (error == nullptr) error = &ignored;
+    ignoreSigpipe();
+    ERR_clear_error();
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file.c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, tls->key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+      *error = "TLS: cannot load " + tls->cert_file + " / " + tls->key_file + ": " + opensslErrors();
+      SSL_CTX_free(ctx);
+      close();
+      return false;
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, selectH2, nullptr);
+    ssl_ = SSL_new(ctx);
+    SSL_CTX_free(ctx);
+    if (!handshake(/*server=*/true, tls->handshake_timeout, error)) {
+      *error = "TLS handshake (server side): " + *error;
+      close();
+      return false;
+    }
+  }
   fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  return true;
+}
+
+bool RawConnection::handshake(bool server, std::chrono::milliseconds timeout, std::string* error) {
+  SSL* ssl = asSsl(ssl_);
+  SSL_set_fd(ssl, fd_);
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  setSocketTimeouts(fd_, timeout);  // the socket is blocking during the handshake
+  errno = 0;
+  int r = server ? SSL_accept(ssl) : SSL_connect(ssl);
+  const int saved_errno = errno;
+  setSocketTimeouts(fd_, std::chrono::milliseconds(0));
+  if (r == 1) {
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    alpn_ = alpn != nullptr ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : std::string();
+    return true;
+  }
+  int err = SSL_get_error(ssl, r);
+  std::string why = opensslErrors();
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    why = "timed out after " + std::to_string(timeout.count()) + " ms";
+  } else if (why.empty()) {
+    why = saved_errno != 0 ? std::strerror(saved_errno) : "connection closed";
+  }
+  long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) why += " (verify: " + std::string(X509_verify_cert_error_string(verify)) + ")";
+  *error = why;
+  return false;
+}
+
+ssize_t RawConnection::writeSome(const char* data, size_t size) {
+  if (ssl_ == nullptr) return ::send(fd_, data, size, MSG_NOSIGNAL);
+  SSL* ssl = asSsl(ssl_);
+  ERR_clear_error();
+  errno = 0;
+  // Partial writes are on: a short count means the socket buffer is full.
+  int w = SSL_write(ssl, data, static_cast<int>(std::min<size_t>(size, INT_MAX)));
+  if (w > 0) return w;
+  int err = SSL_get_error(ssl, w);
+  if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+    errno = EAGAIN;
+  } else if (err != SSL_ERROR_SYSCALL || errno == 0) {
+    errno = EPIPE;  // a TLS-level failure or close: the bytes cannot be sent
+  }
+  return -1;
 }
 
 void RawConnection::parse() {
@@ -257,6 +429,49 @@ void RawConnection::parse() {
   outcome_.unparsed = inbuf_;
 }
 
+RawConnection::ReadResult RawConnection::readAvailable() {
+  ReadResult result;
+  char buf[65536];
+  if (ssl_ == nullptr) {
+    ssize_t r = recv(fd_, buf, sizeof buf, 0);
+    if (r > 0) {
+      inbuf_.append(buf, static_cast<size_t>(r));
+      result.bytes = static_cast<size_t>(r);
+    } else if (r == 0) {
+      result.eof = true;
+    } else {
+      result.error = errno;
+    }
+    return result;
+  }
+  // TLS: everything decrypted so far, until OpenSSL needs more bytes from the
+  // socket, so that nothing stays buffered inside OpenSSL between polls.
+  SSL* ssl = asSsl(ssl_);
+  while (true) {
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_read(ssl, buf, sizeof buf);
+    if (r > 0) {
+      inbuf_.append(buf, static_cast<size_t>(r));
+      result.bytes += static_cast<size_t>(r);
+      continue;
+    }
+    int err = SSL_get_error(ssl, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (result.bytes == 0) result.error = EAGAIN;
+    } else if (err == SSL_ERROR_ZERO_RETURN) {
+      result.eof = true;  // close_notify, or a bare FIN (SSL_OP_IGNORE_UNEXPECTED_EOF)
+    } else if (err == SSL_ERROR_SYSCALL && errno != 0) {
+      result.error = errno;  // ECONNRESET and the like
+    } else if (err == SSL_ERROR_SYSCALL) {
+      result.eof = true;
+    } else {
+      result.error = EPROTO;  // a TLS protocol failure: the connection is over
+    }
+    return result;
+  }
+}
+
 Outcome RawConnection::exchange(std::string_view data, std::chrono::milliseconds timeout) {
   return sendAndWait(data, [](const Outcome&) { return false; }, timeout);
 }
@@ -280,7 +495,7 @@ Outcome RawConnection::sendAndWait(std::string_view data, const std::function<bo
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     if (p.revents & POLLOUT) {
-      ssize_t w = ::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      ssize_t w = writeSome(data.data() + sent, data.size() - sent);
       if (w > 0) {
         sent += static_cast<size_t>(w);
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -289,16 +504,13 @@ Outcome RawConnection::sendAndWait(std::string_view data, const std::function<bo
       }
     }
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-      char buf[65536];
-      ssize_t r = recv(fd_, buf, sizeof buf, 0);
-      if (r > 0) {
-        inbuf_.append(buf, static_cast<size_t>(r));
-        parse();
-      } else if (r == 0) {
+      ReadResult r = readAvailable();
+      if (r.bytes > 0) parse();
+      if (r.eof) {
         outcome_.closed = true;
-      } else if (errno != EAGAIN && errno != EINTR) {
+      } else if (r.error != 0 && r.error != EAGAIN && r.error != EINTR) {
         outcome_.closed = true;
-        outcome_.reset = errno == ECONNRESET;
+        outcome_.reset = r.error == ECONNRESET;
       }
     }
   }

@@ -2,6 +2,11 @@
 // built byte by byte (RFC 9113 §4.1: 24-bit length, type, flags, 31-bit
 // stream id, then the payload) so tests can send exactly what a broken or
 // hostile client would, and read back what the proxy answers (its GOAWAY).
+//
+// Optionally over TLS (OpenSSL, ALPN h2): the handshake runs on the blocking
+// socket with a timeout, then the frames go through SSL_read/SSL_write on the
+// same non-blocking poll loop as plaintext. Frames are the same bytes either
+// way; only the record layer differs.
 #pragma once
 
 #include <chrono>
@@ -10,6 +15,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -81,6 +87,23 @@ std::string grpcRequestBlock(std::string_view authority, std::string_view path,
 // A gRPC length-prefixed message (5-byte prefix: compressed flag, length).
 std::string grpcMessage(std::string_view serialized);
 
+// TLS for a raw client connection: the server certificate is verified
+// against `ca_file` for `server_name` (also sent as SNI), ALPN offers `alpn`.
+struct TlsClientOptions {
+  std::string ca_file;
+  std::string server_name = "localhost";
+  std::vector<std::string> alpn = {"h2"};
+  std::chrono::milliseconds handshake_timeout{10000};
+};
+
+// TLS for a raw server connection (RawConnection::adoptAsServer): this
+// certificate and key; ALPN h2 is selected when the client offers it.
+struct TlsServerOptions {
+  std::string cert_file;
+  std::string key_file;
+  std::chrono::milliseconds handshake_timeout{10000};
+};
+
 struct Frame {
   uint8_t type = 0;
   uint8_t flags = 0;
@@ -120,17 +143,26 @@ class RawConnection {
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
 
-  bool connect(const std::string& host, uint16_t port, std::string* error);
+  // Connects (and with `tls`, completes the TLS handshake: false with
+  // `error` naming OpenSSL's reason when it fails).
+  bool connect(const std::string& host, uint16_t port, std::string* error, const TlsClientOptions* tls = nullptr);
   // Takes over an accepted socket and plays the server: the client preface
-  // the peer sends first is checked and skipped (preface_ok() tells).
-  void adoptAsServer(int fd);
+  // the peer sends first is checked and skipped (preface_ok() tells). With
+  // `tls`, the TLS handshake (server side) runs first; false with `error`
+  // when it fails.
+  bool adoptAsServer(int fd, const TlsServerOptions* tls = nullptr, std::string* error = nullptr);
   bool prefaceOk() const { return preface_ok_; }
   int fd() const { return fd_; }
+  bool tls() const { return ssl_ != nullptr; }
+  // The ALPN protocol the TLS handshake settled on ("" without TLS or ALPN).
+  const std::string& alpn() const { return alpn_; }
   const Outcome& outcome() const { return outcome_; }  // everything so far
   // Writes `data` without waiting for anything back.
   void send(std::string_view data) {
     sendAndWait(data, [](const Outcome&) { return true; }, std::chrono::milliseconds(5000));
   }
+  // Closes the socket (FIN; over TLS without close_notify, like a client
+  // that vanishes).
   void close();
   // Closes with a TCP reset (SO_LINGER 0): the peer's next write fails (EPIPE/ECONNRESET).
   void abort();
@@ -153,6 +185,22 @@ class RawConnection {
 
  private:
   void parse();
+  // Reads what is available into inbuf_ (over TLS: every byte OpenSSL can
+  // decrypt now). eof: the peer closed; error: an errno (EAGAIN: nothing yet).
+  struct ReadResult {
+    size_t bytes = 0;
+    bool eof = false;
+    int error = 0;
+  };
+  ReadResult readAvailable();
+  // One write; like ::send: bytes written, or -1 with errno (EAGAIN: later).
+  ssize_t writeSome(const char* data, size_t size);
+  bool handshake(bool server, std::chrono::milliseconds timeout, std::string* error);
+  void freeTls();
+
+  // OpenSSL objects, opaque here so tests need not include OpenSSL headers.
+  void* ssl_ = nullptr;  // SSL*
+  std::string alpn_;
   bool preface_sent_ = false;
   bool server_side_ = false;
   bool preface_pending_ = false;  // server side: the client preface not yet consumed
