@@ -30,6 +30,7 @@ TEST_F(ProxyTest, H2loadManyStreams) {
   EXPECT_NE(r.out.find("0 failed"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0 errored"), std::string::npos) << r.out;
   EXPECT_EQ(server_->stats().callsStarted() - calls_before, 2000);
+  if (tls()) EXPECT_NE(r.out.find("TLS Protocol: TLSv1.3"), std::string::npos) << "h2load did not speak TLS:\n" << r.out;
   std::cout << r.out;
 }
 
