@@ -16,7 +16,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc
   python3-grpcio python3-protobuf
   nghttp2-client openssl procps
-  prometheus
+  prometheus libcurl4-openssl-dev
 )
 
 missing=()

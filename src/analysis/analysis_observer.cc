@@ -65,6 +65,7 @@ struct AnalysisObserver::Call {
   MethodStats* method = nullptr;
   std::array<GrpcDeframer, 2> deframer;
   bool server_reset = false;
+  std::array<uint64_t, 2> blocked_since{};  // by Hop: a stall still open
 };
 
 // The deframer's sink for one call and direction.
@@ -354,6 +355,13 @@ void AnalysisObserver::onStreamClose(const StreamCloseEvent& ev) {
 void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
   CallRecord& r = c.rec;
   r.end_ns = at_ns;
+  // A stall that lasted until the stream closed ends with the call (the
+  // relay reports its end after the close).
+  for (uint64_t since : c.blocked_since) {
+    if (since == 0 || at_ns < since) continue;
+    r.stall_ns += at_ns - since;
+    if (c.method) c.method->stall_ns += at_ns - since;
+  }
   int status = r.status < 0 ? 2 : r.status;
   ++stats_.calls_finished;
   ++stats_.by_status[static_cast<size_t>(status)];
@@ -399,6 +407,7 @@ void AnalysisObserver::onFlowControl(const FlowControlEvent& ev) {
     if (c) {
       ++c->rec.stalls;
       if (c->method) ++c->method->stalls;
+      c->blocked_since[h] = ev.at_ns;
     }
     return;
   }
@@ -407,6 +416,7 @@ void AnalysisObserver::onFlowControl(const FlowControlEvent& ev) {
   if (c) {
     c->rec.stall_ns += ev.blocked_ns;
     if (c->method) c->method->stall_ns += ev.blocked_ns;
+    c->blocked_since[h] = 0;
   }
 }
 
