@@ -7,8 +7,12 @@ Standard library only. See bench/README.md for what is measured and how to
 read the tables; docs/performance.md records the figures.
 
     /usr/bin/python3 bench/run.py [--build-dir build] [--rounds 3] [--seconds 5]
-        [--warmup 2] [--pin split|none] [--scenarios unary,unary-1x1,...]
+        [--warmup 2] [--pin split|none] [--scenarios unary,unary-1x1,...|tls|all]
         [--targets direct,grpcscope,nghttpx,haproxy] [--json-out FILE]
+
+TLS scenarios (unary-tls, server-stream-tls, handshake-full,
+handshake-resumed) generate a CA and a server certificate with the openssl
+CLI in the run's temporary folder and speak TLS on every leg.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -31,7 +36,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 # name -> loadgen arguments. "ops" are calls (unary, server-stream) or round
-# trips (bidi ping-pong), as the load generator counts them.
+# trips (bidi ping-pong), as the load generator counts them. tls: TLS on every
+# leg (client -> proxy -> server, and client -> server direct);
+# connection_per_call: a new channel and TCP connection (so a TLS handshake)
+# for every call; tls_resume: the load generator's channels share one TLS
+# session cache, so that new connections resume.
 SCENARIOS = {
     "unary": dict(
         title="unary 100 B, 4 connections, 64 in flight",
@@ -49,8 +58,30 @@ SCENARIOS = {
         title="bidi ping-pong 100 B, 2 connections, 16 streams in flight",
         scenario="bidi-pingpong", connections=2, concurrency=16,
         request_size=100, response_size=100),
+    "unary-tls": dict(
+        title="TLS on both legs: unary 100 B, 4 connections, 64 in flight",
+        scenario="unary", connections=4, concurrency=64,
+        request_size=100, response_size=100, tls=True),
+    "server-stream-tls": dict(
+        title="TLS on both legs: server streaming, 16 x 64 KiB messages per call, 2 connections, 8 calls in flight",
+        scenario="server-stream", connections=2, concurrency=8,
+        request_size=100, response_size=65536, stream_messages=16, tls=True),
+    "handshake-full": dict(
+        title="TLS, a new connection per unary call (full handshakes), 4 calls in flight",
+        scenario="unary", connections=1, concurrency=4,
+        request_size=100, response_size=100, tls=True, connection_per_call=True),
+    "handshake-resumed": dict(
+        title="TLS, a new connection per unary call, sessions resumed (shared client cache), 4 calls in flight",
+        scenario="unary", connections=1, concurrency=4,
+        request_size=100, response_size=100, tls=True, connection_per_call=True, tls_resume=True),
 }
 DEFAULT_SCENARIOS = ["unary", "unary-1x1", "server-stream", "bidi"]
+TLS_SCENARIOS = ["unary-tls", "server-stream-tls", "handshake-full", "handshake-resumed"]
+SCENARIO_GROUPS = {"default": DEFAULT_SCENARIOS, "tls": TLS_SCENARIOS, "all": DEFAULT_SCENARIOS + TLS_SCENARIOS}
+# The name the server certificate is issued for (besides IP 127.0.0.1). The
+# clients send it as SNI and check the certificate against it: gRPC keys its
+# client session cache by SNI, and sends none to an IP address.
+TLS_NAME = "localhost"
 ALL_TARGETS = ["direct", "grpcscope", "nghttpx", "haproxy"]
 
 # Targets of issue 2 on the 2-core machine.
@@ -180,6 +211,61 @@ def wait_quiet(max_wait, threshold):
             return busy
         log(f"machine {busy * 100:.0f}% busy with other work; waiting for it to settle")
         time.sleep(4)
+
+
+# --------------------------------------------------------------------------
+# TLS material
+
+OPENSSL_CNF = """[req]
+distinguished_name = dn
+prompt = no
+[dn]
+[v3_ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+def make_certs(workdir, key_type):
+    """A CA and a server certificate (SAN DNS:localhost, IP:127.0.0.1) signed
+    by it, made with the openssl CLI in workdir/certs. key_type: p256 (ECDSA
+    P-256) or rsa2048, for both. Returns the paths."""
+    d = os.path.join(workdir, "certs")
+    os.makedirs(d, exist_ok=True)
+    cnf = os.path.join(d, "openssl.cnf")
+    with open(cnf, "w") as f:
+        f.write(OPENSSL_CNF)
+    newkey = (["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if key_type == "p256"
+              else ["-newkey", "rsa:2048"])
+    c = {k: os.path.join(d, v) for k, v in (("ca", "ca.pem"), ("ca_key", "ca.key"), ("cert", "server.pem"),
+                                            ("key", "server.key"), ("csr", "server.csr"),
+                                            ("combined", "server-combined.pem"))}
+    cmds = [
+        ["openssl", "req", "-x509", "-config", cnf, "-extensions", "v3_ca"] + newkey +
+        ["-nodes", "-keyout", c["ca_key"], "-out", c["ca"], "-subj", "/CN=grpcscope-bench-ca", "-days", "2"],
+        ["openssl", "req", "-new", "-config", cnf] + newkey +
+        ["-nodes", "-keyout", c["key"], "-out", c["csr"], "-subj", "/CN=localhost"],
+        ["openssl", "x509", "-req", "-in", c["csr"], "-CA", c["ca"], "-CAkey", c["ca_key"], "-set_serial", "2",
+         "-days", "2", "-extfile", cnf, "-extensions", "server", "-out", c["cert"]],
+    ]
+    for cmd in cmds:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"`{' '.join(cmd)}` exited {r.returncode}: {r.stderr.strip()[-300:]}")
+    with open(c["combined"], "w") as out:   # HAProxy wants certificate and key in one file
+        for part in (c["cert"], c["key"]):
+            with open(part) as f:
+                out.write(f.read())
+    c["key_type"] = key_type
+    return c
 
 
 # --------------------------------------------------------------------------
@@ -313,16 +399,43 @@ class Service:
             return []
 
 
-def start_echo_server(bins, cpus, workdir):
-    s = Service("echo-server", pinned([bins["echo"], "--listen", "127.0.0.1:0"], cpus), workdir)
+def echo_server_has_tls(path):
+    """Whether grpcscope-echo-server takes --tls-cert/--tls-key (its usage
+    line lists its flags)."""
+    try:
+        r = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--tls-cert" in r.stderr + r.stdout
+
+
+def start_echo_server(bins, cpus, workdir, certs=None):
+    """The h2c echo server, or with certs one serving TLS with them."""
+    if certs is None:
+        cmd, name = [bins["echo"], "--listen", "127.0.0.1:0"], "echo-server"
+    else:
+        cmd = [bins["echo"], "--listen", "127.0.0.1:0", "--tls-cert", certs["cert"], "--tls-key", certs["key"]]
+        name = "echo-server-tls"
+    s = Service(name, pinned(cmd, cpus), workdir)
     line = s.start_and_read_line("echo server listening on ")
     s.endpoint = line.rsplit(" ", 1)[1]
     return s
 
 
-def start_grpcscope(bins, upstream, cpus, workdir, extra_args, tag):
+def grpcscope_tls_args(certs):
+    """TLS termination toward the client, origination toward the server
+    (verified against the bench CA, with the same server name the direct
+    client uses)."""
+    return ["--tls-cert", certs["cert"], "--tls-key", certs["key"],
+            "--upstream-tls", "--upstream-ca", certs["ca"], "--upstream-sni", TLS_NAME]
+
+
+def start_grpcscope(bins, upstream, cpus, workdir, extra_args, tag, certs=None, log_level="warn"):
     cmd = [bins["grpcscope"], "--listen", "127.0.0.1:0", "--upstream", upstream,
-           "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warn"] + extra_args
+           "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", log_level]
+    if certs is not None:
+        cmd += grpcscope_tls_args(certs)
+    cmd += extra_args
     s = Service(f"grpcscope-{tag}", pinned(cmd, cpus), workdir)
     line = s.start_and_read_line("grpcscope listening on ")
     # "grpcscope listening on 127.0.0.1:41234 (h2c) -> upstream ..."
@@ -330,19 +443,32 @@ def start_grpcscope(bins, upstream, cpus, workdir, extra_args, tag):
     return s
 
 
-def start_nghttpx(upstream, cpus, workdir, tag):
+def start_nghttpx(upstream, cpus, workdir, tag, certs=None):
     port = free_port()
     host, uport = upstream.rsplit(":", 1)
-    cmd = ["nghttpx", "--conf=/dev/null", f"--frontend=127.0.0.1,{port};no-tls",
-           f"--backend={host},{uport};;proto=h2;no-tls", "--workers=1",
-           "--log-level=WARN", "--errorlog-file=/dev/stderr"]   # otherwise as shipped
+    if certs is None:
+        cmd = ["nghttpx", "--conf=/dev/null", f"--frontend=127.0.0.1,{port};no-tls",
+               f"--backend={host},{uport};;proto=h2;no-tls"]
+    else:
+        # TLS frontend (key and certificate are positional), TLS backend
+        # verified against the CA with SNI TLS_NAME.
+        cmd = ["nghttpx", "--conf=/dev/null", f"--frontend=127.0.0.1,{port}",
+               f"--backend={host},{uport};;proto=h2;tls;sni={TLS_NAME}", f"--cacert={certs['ca']}",
+               "--no-ocsp", certs["key"], certs["cert"]]
+    cmd += ["--workers=1", "--log-level=WARN", "--errorlog-file=/dev/stderr"]   # otherwise as shipped
     s = Service(f"nghttpx-{tag}", pinned(cmd, cpus), workdir)
     s.start_and_wait_port(port)
     return s
 
 
-def start_haproxy(upstream, cpus, workdir, tag):
+def start_haproxy(upstream, cpus, workdir, tag, certs=None):
     port = free_port()
+    bind = f"bind 127.0.0.1:{port} proto h2"
+    server = f"server s1 {upstream} proto h2"
+    if certs is not None:
+        bind = f"bind 127.0.0.1:{port} ssl crt {certs['combined']} alpn h2"
+        server = (f"server s1 {upstream} ssl verify required ca-file {certs['ca']} "
+                  f"sni str({TLS_NAME}) alpn h2 proto h2")
     cfg = os.path.join(workdir, f"haproxy-{tag}.cfg")
     with open(cfg, "w") as f:
         f.write(f"""global
@@ -356,11 +482,11 @@ defaults
     timeout server 120s
 
 frontend fe
-    bind 127.0.0.1:{port} proto h2
+    {bind}
     default_backend be
 
 backend be
-    server s1 {upstream} proto h2
+    {server}
 """)
     cmd = ["haproxy", "-db", "-f", cfg]
     s = Service(f"haproxy-{tag}", pinned(cmd, cpus), workdir)
@@ -371,13 +497,19 @@ backend be
 # --------------------------------------------------------------------------
 # one load generator run
 
-def run_loadgen(bins, cpus, target, sc, seconds, warmup=0.0):
+def run_loadgen(bins, cpus, target, sc, seconds, warmup=0.0, certs=None):
     cmd = [bins["loadgen"], "--target", target, "--scenario", sc["scenario"],
            "--connections", str(sc["connections"]), "--concurrency", str(sc["concurrency"]),
            "--request-size", str(sc["request_size"]), "--response-size", str(sc["response_size"]),
            "--duration", f"{seconds:g}", "--warmup", f"{warmup:g}", "--json"]
     if "stream_messages" in sc:
         cmd += ["--stream-messages", str(sc["stream_messages"])]
+    if sc.get("tls"):
+        cmd += ["--tls-ca", certs["ca"], "--tls-server-name", TLS_NAME]
+        if sc.get("tls_resume"):
+            cmd += ["--tls-resume"]
+    if sc.get("connection_per_call"):
+        cmd += ["--connection-per-call"]
     if cpus is not None and LOADGEN_HAS_THREADS:
         # Its default (one completion-queue thread per core, up to one per
         # connection) counts the machine's cores, not the one it is pinned to.
@@ -414,14 +546,14 @@ def run_loadgen(bins, cpus, target, sc, seconds, warmup=0.0):
     return result
 
 
-def measure_round(bins, lg_cpus, target_name, endpoint, sc, seconds, server, proxy):
+def measure_round(bins, lg_cpus, target_name, endpoint, sc, seconds, server, proxy, certs=None):
     """One measured run of the load generator against one target."""
     hwm_ok = tree_reset_hwm(proxy.proc.pid) if proxy else False
     sys0, soft0 = system_cpu_seconds()
     srv0 = tree_cpu_seconds(server.proc.pid)
     px0 = tree_cpu_seconds(proxy.proc.pid) if proxy else 0.0
     t0 = time.monotonic()
-    r = run_loadgen(bins, lg_cpus, endpoint, sc, seconds)
+    r = run_loadgen(bins, lg_cpus, endpoint, sc, seconds, certs=certs)
     wall = time.monotonic() - t0
     px1 = tree_cpu_seconds(proxy.proc.pid) if proxy else 0.0
     srv1 = tree_cpu_seconds(server.proc.pid)
@@ -442,6 +574,11 @@ def measure_round(bins, lg_cpus, target_name, endpoint, sc, seconds, server, pro
         "loadgen_cores": r["loadgen_cpu_s"] / wall,
         "server_cores": (srv1 - srv0) / wall,
     }
+    if r.get("tls_handshakes"):
+        # New connections whose handshake the client saw resume (its auth
+        # context): the client leg only; the proxy's upstream leg is in its log.
+        row["tls_handshakes"] = r["tls_handshakes"]
+        row["tls_resumed"] = r["tls_resumed"]
     ours = r["loadgen_cpu_s"] + (srv1 - srv0) + (px1 - px0)
     # Everything but softirq that none of our processes used: other users.
     row["other_cpu_cores"] = max(0.0, ((sys1 - sys0) - ours) / wall)
@@ -459,6 +596,45 @@ def measure_round(bins, lg_cpus, target_name, endpoint, sc, seconds, server, pro
         row["peak_rss_per_round"] = hwm_ok
         row["proxy_alive"] = proxy.alive()
     return row
+
+
+HANDSHAKE_LINE = re.compile(r"\] (\w+) TLS handshake \d+ us .* resumed=(true|false)")
+
+
+def resume_check(bins, lg_cpus, px_cpus, server, sc, certs, workdir, tag, seconds, extra_args, results):
+    """Runs the scenario's load for `seconds` through a grpcscope that logs at
+    debug level (not a measured round: debug logging costs CPU), and counts
+    the TLS handshakes its log reports, per leg (downstream: client ->
+    grpcscope; upstream: grpcscope -> server), resumed or not."""
+    proxy = start_grpcscope(bins, server.endpoint, px_cpus, workdir, extra_args, f"{tag}-debug", certs,
+                            log_level="debug")
+    counts = {}
+    try:
+        r = run_loadgen(bins, lg_cpus, proxy.endpoint, sc, seconds, certs=certs)
+    except RuntimeError as e:
+        results["problems"].append(f"[{tag}] resume check: {e}")
+        r = None
+    finally:
+        proxy.stop()
+    for line in proxy.log_lines():
+        m = HANDSHAKE_LINE.search(line)
+        if m:
+            leg = counts.setdefault(m.group(1), {"true": 0, "false": 0})
+            leg[m.group(2)] += 1
+    out = {"seconds": seconds, "log": proxy.log_path, "calls": r["operations"] if r else None,
+           "client_reported": {"handshakes": r.get("tls_handshakes"), "resumed": r.get("tls_resumed")} if r else None,
+           "legs": {leg: {"handshakes": c["true"] + c["false"], "resumed": c["true"]} for leg, c in counts.items()}}
+    return out
+
+
+def print_resume_check(check):
+    legs = ", ".join(f"{leg} {c['resumed']} of {c['handshakes']} resumed"
+                     + (f" ({c['resumed'] / c['handshakes'] * 100:.1f} %)" if c["handshakes"] else "")
+                     for leg, c in sorted(check["legs"].items()))
+    cr = check.get("client_reported") or {}
+    print(f"grpcscope log at debug level, {check['seconds']:g} s of the same load: "
+          f"{legs or 'no TLS handshake lines'}; the client saw {cr.get('resumed')} of "
+          f"{cr.get('handshakes')} resumed")
 
 
 # --------------------------------------------------------------------------
@@ -481,6 +657,10 @@ def summarize(rounds_by_target):
               "other_cpu_cores", "softirq_cores", "proxy_cores", "proxy_cpu_s_per_100k", "proxy_cpu_s_per_gb")}
         s["proxy_peak_rss_mib"] = max((r.get("proxy_peak_rss_mib") or 0 for r in rows), default=0) or None
         s["errors"] = sum(r["errors"] for r in rows)
+        hs = sum(r.get("tls_handshakes", 0) for r in rows)
+        if hs:
+            s["tls_handshakes"] = hs
+            s["tls_resumed_share"] = sum(r.get("tls_resumed", 0) for r in rows) / hs
         s["rounds"] = len(rows)
         rps_list = [r["rps"] for r in rows]
         s["rps_spread"] = (max(rps_list) - min(rps_list)) / s["rps"] if s["rps"] else None
@@ -518,6 +698,11 @@ def print_table(title, summary, out=sys.stdout):
                 fmt(s["loadgen_cores"], ".2f"), fmt(s["server_cores"], ".2f"),
                 fmt(s["other_cpu_cores"], ".2f"))),
             ]
+    if any(s.get("tls_handshakes") for s in summary.values()):
+        # A new connection per call: ops/s is also the rate of TLS handshakes
+        # the client made; the share of them that resumed a session.
+        cols.insert(13, ("resumed", 7, lambda s, n: "-" if s.get("tls_resumed_share") is None
+                         else f"{s['tls_resumed_share'] * 100:.0f} %"))
     print(f"\n## {title}", file=out)
     print("| " + " | ".join(c[0] for c in cols) + " |", file=out)
     print("|" + "|".join("-" * (max(c[1], len(c[0])) + 2) for c in cols) + "|", file=out)
@@ -530,7 +715,7 @@ def print_table(title, summary, out=sys.stdout):
 
 # --------------------------------------------------------------------------
 
-def find_binaries(build_dir):
+def find_binaries(build_dir, need_tls_server=False):
     bins = {}
     names = {"grpcscope": "grpcscope", "echo": "grpcscope-echo-server", "loadgen": "grpcscope-loadgen"}
     for key, name in names.items():
@@ -541,6 +726,11 @@ def find_binaries(build_dir):
         else:
             sys.exit(f"bench: {name} not found in {build_dir} (build it: cmake --build {build_dir} "
                      f"--target grpcscope grpcscope-echo-server grpcscope-loadgen)")
+    if need_tls_server and not echo_server_has_tls(bins["echo"]):
+        sys.exit(f"bench: the TLS scenarios need a grpcscope-echo-server with --tls-cert/--tls-key "
+                 f"(commit e70422c or later); {bins['echo']} has none: rebuild it")
+    if need_tls_server and shutil.which("openssl") is None:
+        sys.exit("bench: the TLS scenarios need the openssl CLI (Debian package openssl)")
     return bins
 
 
@@ -616,6 +806,8 @@ def print_saved(path):
         print_table(sc["title"], sc["summary"])
         if sc.get("discarded_rounds"):
             print(f"({len(sc['discarded_rounds'])} round(s) discarded for other load on the machine)")
+        if sc.get("grpcscope_log_handshakes"):
+            print_resume_check(sc["grpcscope_log_handshakes"])
     print_checks_and_problems(results)
 
 
@@ -630,7 +822,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5.0, help="measured seconds per round and target")
     ap.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per target before the rounds")
     ap.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
-                    help="comma list of " + ",".join(SCENARIOS))
+                    help="comma list of " + ",".join(SCENARIOS) + "; or a group: " + ",".join(SCENARIO_GROUPS))
     ap.add_argument("--targets", default=",".join(ALL_TARGETS),
                     help="comma list; nghttpx/haproxy are skipped when not installed")
     ap.add_argument("--pin", choices=["split", "none"], default="split",
@@ -649,6 +841,13 @@ def main():
                     help="repeated rounds allowed per scenario before a noisy round is kept")
     ap.add_argument("--grpcscope-arg", action="append", default=[],
                     help="extra argument for grpcscope (repeatable)")
+    ap.add_argument("--tls-key-type", choices=["p256", "rsa2048"], default="p256",
+                    help="key of the generated CA and server certificate for the TLS scenarios "
+                         "(ECDSA P-256 or RSA 2048)")
+    ap.add_argument("--resume-check", type=float, default=3.0, metavar="S",
+                    help="after each new-connection-per-call scenario, run its load for S seconds through a "
+                         "grpcscope at --log-level debug and count the TLS handshakes it logged as resumed, "
+                         "per leg (not a measured round; 0: skip)")
     ap.add_argument("--label", help="free text recorded with the results (e.g. which source the binaries came from)")
     ap.add_argument("--json-out", help="write every round and the summaries to this file")
     ap.add_argument("--from-json", metavar="FILE", help="print the tables of a saved --json-out file and exit")
@@ -657,7 +856,15 @@ def main():
         print_saved(args.from_json)
         return 0
 
-    bins = find_binaries(os.path.abspath(args.build_dir))
+    scenarios = []
+    for s in args.scenarios.split(","):
+        scenarios += SCENARIO_GROUPS.get(s, [s] if s else [])
+    for s in scenarios:
+        if s not in SCENARIOS:
+            sys.exit(f"bench: unknown scenario {s} (known: {', '.join(SCENARIOS)}; groups: "
+                     f"{', '.join(SCENARIO_GROUPS)})")
+    need_tls = any(SCENARIOS[s].get("tls") for s in scenarios)
+    bins = find_binaries(os.path.abspath(args.build_dir), need_tls)
     if args.nice:
         try:
             os.setpriority(os.PRIO_PROCESS, 0, args.nice)   # inherited by every child
@@ -668,10 +875,6 @@ def main():
     NICE = args.nice
     help_text = subprocess.run([bins["loadgen"], "--help"], capture_output=True, text=True).stderr
     LOADGEN_HAS_THREADS = "--threads" in help_text
-    scenarios = [s for s in args.scenarios.split(",") if s]
-    for s in scenarios:
-        if s not in SCENARIOS:
-            sys.exit(f"bench: unknown scenario {s} (known: {', '.join(SCENARIOS)})")
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         if t not in ALL_TARGETS:
@@ -708,6 +911,7 @@ def main():
                      "binary_mtimes": {k: datetime.datetime.fromtimestamp(
                          os.path.getmtime(v), datetime.timezone.utc).isoformat(timespec="seconds")
                          for k, v in bins.items()},
+                     "tls_key_type": args.tls_key_type if need_tls else None,
                      "label": args.label, "loadgen_threads_flag": LOADGEN_HAS_THREADS,
                      "grpcscope_args": args.grpcscope_arg},
         "scenarios": [], "problems": [],
@@ -721,14 +925,22 @@ def main():
     # SIGTERM ends the run like Ctrl-C: the finally below stops what we started.
     signal.signal(signal.SIGTERM, on_sigterm)
     workdir = tempfile.mkdtemp(prefix="grpcscope-bench-")
-    server = None
+    servers = {}   # "h2c" / "tls" -> the echo server, started when first needed
+    certs = None
     proxies = {}
     exit_code = 0
     try:
-        server = start_echo_server(bins, lg_cpus, workdir)
-        log(f"echo server on {server.endpoint}; logs in {workdir}")
         for sc_name in scenarios:
             sc = SCENARIOS[sc_name]
+            kind = "tls" if sc.get("tls") else "h2c"
+            if kind == "tls" and certs is None:
+                certs = make_certs(workdir, args.tls_key_type)
+                log(f"TLS: CA and server certificate ({args.tls_key_type}) in {os.path.dirname(certs['ca'])}")
+            if kind not in servers:
+                servers[kind] = start_echo_server(bins, lg_cpus, workdir, certs if kind == "tls" else None)
+                log(f"echo server ({kind}) on {servers[kind].endpoint}; logs in {workdir}")
+            server = servers[kind]
+            sc_certs = certs if kind == "tls" else None
             busy = wait_quiet(args.quiet_wait, args.quiet_threshold)
             # Fresh proxies per scenario: peak RSS and errors belong to it.
             proxies = {}
@@ -737,11 +949,11 @@ def main():
                 try:
                     if t == "grpcscope":
                         proxies[t] = start_grpcscope(bins, server.endpoint, px_cpus, workdir,
-                                                     args.grpcscope_arg, sc_name)
+                                                     args.grpcscope_arg, sc_name, sc_certs)
                     elif t == "nghttpx":
-                        proxies[t] = start_nghttpx(server.endpoint, px_cpus, workdir, sc_name)
+                        proxies[t] = start_nghttpx(server.endpoint, px_cpus, workdir, sc_name, sc_certs)
                     elif t == "haproxy":
-                        proxies[t] = start_haproxy(server.endpoint, px_cpus, workdir, sc_name)
+                        proxies[t] = start_haproxy(server.endpoint, px_cpus, workdir, sc_name, sc_certs)
                     else:
                         continue
                     sc_targets.append(t)
@@ -756,7 +968,7 @@ def main():
             if args.warmup > 0:
                 for t in sc_targets:
                     try:
-                        run_loadgen(bins, lg_cpus, endpoints[t], sc, args.warmup)
+                        run_loadgen(bins, lg_cpus, endpoints[t], sc, args.warmup, certs=sc_certs)
                     except RuntimeError as e:
                         log(f"[{sc_name}] warm-up {t}: {e}")
             rounds = {t: [] for t in sc_targets}
@@ -773,7 +985,8 @@ def main():
                         continue
                     proxy = proxies.get(t)
                     try:
-                        row = measure_round(bins, lg_cpus, t, endpoints[t], sc, args.seconds, server, proxy)
+                        row = measure_round(bins, lg_cpus, t, endpoints[t], sc, args.seconds, server, proxy,
+                                            sc_certs)
                     except RuntimeError as e:
                         msg = f"[{sc_name}] round {label} {t}: {e}"
                         log(msg)
@@ -827,11 +1040,18 @@ def main():
             proxies = {}
             summary = summarize(rounds)
             print_table(sc["title"], summary)
-            results["scenarios"].append({"name": sc_name, "title": sc["title"], "params": sc,
-                                         "machine_busy_before": busy, "rounds": rounds,
-                                         "discarded_rounds": discarded, "summary": summary})
-        if not server.alive():
-            results["problems"].append(f"echo server exited early; log: {server.log_tail()}")
+            entry = {"name": sc_name, "title": sc["title"], "params": sc,
+                     "machine_busy_before": busy, "rounds": rounds,
+                     "discarded_rounds": discarded, "summary": summary}
+            if sc.get("connection_per_call") and "grpcscope" in sc_targets and args.resume_check > 0:
+                entry["grpcscope_log_handshakes"] = resume_check(
+                    bins, lg_cpus, px_cpus, server, sc, sc_certs, workdir, sc_name, args.resume_check,
+                    args.grpcscope_arg, results)
+                print_resume_check(entry["grpcscope_log_handshakes"])
+            results["scenarios"].append(entry)
+        for kind, server in servers.items():
+            if not server.alive():
+                results["problems"].append(f"echo server ({kind}) exited early; log: {server.log_tail()}")
     except RuntimeError as e:
         results["problems"].append(str(e))
         log(f"bench: {e}")
@@ -842,7 +1062,7 @@ def main():
     finally:
         for p in proxies.values():
             p.stop()
-        if server:
+        for server in servers.values():
             server.stop()
 
     results["checks"] = check_targets(results)

@@ -23,7 +23,7 @@ if [[ "${BENCH_SKIP_INSTALL:-0}" != 1 ]]; then
     bash scripts/deps.sh
   fi
   missing=()
-  for pkg in nghttp2-proxy haproxy util-linux procps; do
+  for pkg in nghttp2-proxy haproxy util-linux procps openssl; do
     installed "$pkg" || missing+=("$pkg")
   done
   if [[ ${#missing[@]} -gt 0 ]]; then

@@ -1,7 +1,10 @@
 #include "support/loadgen.h"
 
+#include <grpc/grpc_security.h>
+#include <grpc/grpc_security_constants.h>
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/security/credentials.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -67,6 +70,11 @@ struct Shared {
   explicit Shared(const LoadOptions& o) : options(o) {}
   const LoadOptions& options;
   EchoRequest request;  // read-only once the load runs
+  // Read-only once the load runs; every channel gets a copy of the arguments
+  // plus a number of its own.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  grpc::ChannelArguments channel_args;
+  std::atomic<int> next_channel{0};
   int64_t start_ns = 0;
   int64_t measure_from_ns = 0;
   std::atomic<int64_t> measure_until_ns{LLONG_MAX};
@@ -75,6 +83,14 @@ struct Shared {
   std::atomic<int> live_slots{0};
   std::mutex mu;
   std::condition_variable all_retired;
+
+  // A channel on its own TCP connection (see the header comment): gRPC
+  // connects it on its first call.
+  std::shared_ptr<grpc::Channel> newChannel() {
+    grpc::ChannelArguments args = channel_args;
+    args.SetInt("grpcscope.loadgen.connection", next_channel.fetch_add(1, std::memory_order_relaxed));
+    return grpc::CreateCustomChannel(options.target, credentials, args);
+  }
 };
 
 // A completion queue and the one thread that drains it.
@@ -96,6 +112,7 @@ struct Connection {
   std::unique_ptr<Echo::Stub> stub;
   grpc::CompletionQueue* cq = nullptr;
   uint64_t operations = 0, ok = 0, messages = 0, bytes = 0;
+  uint64_t tls_handshakes = 0, tls_resumed = 0;
   std::array<uint64_t, 17> errors{};
   std::vector<uint32_t> latencies_us;
 };
@@ -154,9 +171,40 @@ class Slot {
     return ctx_.get();
   }
 
-  void record(int64_t start_ns, int code, uint64_t bytes, uint64_t messages) {
+  // --connection-per-call: this slot's connection is its own; a new channel
+  // per call, dropped once the call is recorded.
+  bool perCall() const { return s_.options.connection_per_call; }
+  void openConnection() {
+    c_.channel = s_.newChannel();
+    c_.stub = Echo::NewStub(c_.channel);
+  }
+  // After the call was recorded, before the reader is reset: whether the
+  // connection's TLS handshake resumed a session, then the channel goes (the
+  // context holds a reference to it too).
+  void countHandshake(bool counted) {
+    if (!counted || s_.options.tls_ca_pem.empty()) return;
+    std::lock_guard lock(ctx_mu_);
+    if (!ctx_) return;
+    auto auth = ctx_->auth_context();
+    ++c_.tls_handshakes;
+    if (auth) {
+      auto reused = auth->FindPropertyValues(GRPC_SSL_SESSION_REUSED_PROPERTY);
+      if (!reused.empty() && reused.front() == "true") ++c_.tls_resumed;
+    }
+  }
+  void dropConnection() {
+    {
+      std::lock_guard lock(ctx_mu_);
+      ctx_.reset();
+    }
+    c_.stub.reset();
+    c_.channel.reset();
+  }
+
+  // Returns whether the operation fell into the measured window.
+  bool record(int64_t start_ns, int code, uint64_t bytes, uint64_t messages) {
     int64_t end = nowNs();
-    if (end < s_.measure_from_ns || end > s_.measure_until_ns.load(std::memory_order_relaxed)) return;
+    if (end < s_.measure_from_ns || end > s_.measure_until_ns.load(std::memory_order_relaxed)) return false;
     ++c_.operations;
     c_.bytes += bytes;
     c_.messages += messages;
@@ -166,6 +214,7 @@ class Slot {
     } else {
       ++c_.errors[std::clamp(code, 0, 16)];
     }
+    return true;
   }
 
   Shared& s_;
@@ -189,12 +238,19 @@ class UnarySlot final : public Slot {
   void begin(int64_t start_ns) override {
     start_ns_ = start_ns;
     rpc_.reset();
+    if (perCall()) openConnection();
     rpc_ = c_.stub->PrepareAsyncUnary(newContext(), s_.request, c_.cq);
     rpc_->StartCall();
     rpc_->Finish(&response_, &status_, &done_tag_);
   }
   void onDone(bool) {
-    record(start_ns_, status_.error_code(), s_.request.payload().size() + response_.payload().size(), 1);
+    bool counted =
+        record(start_ns_, status_.error_code(), s_.request.payload().size() + response_.payload().size(), 1);
+    if (perCall()) {
+      countHandshake(counted && status_.ok());
+      rpc_.reset();
+      dropConnection();
+    }
     next();
   }
 
@@ -215,6 +271,7 @@ class ServerStreamSlot final : public Slot {
     messages_ = 0;
     bytes_ = s_.request.payload().size();
     rpc_.reset();
+    if (perCall()) openConnection();
     rpc_ = c_.stub->PrepareAsyncServerStream(newContext(), s_.request, c_.cq);
     rpc_->StartCall(&read_tag_);
   }
@@ -233,7 +290,12 @@ class ServerStreamSlot final : public Slot {
   }
   void onFinish(bool) {
     started_ = false;
-    record(start_ns_, status_.error_code(), bytes_, messages_);
+    bool counted = record(start_ns_, status_.error_code(), bytes_, messages_);
+    if (perCall()) {
+      countHandshake(counted && status_.ok());
+      rpc_.reset();
+      dropConnection();
+    }
     next();
   }
 
@@ -333,38 +395,76 @@ class BidiSlot final : public Slot {
 }  // namespace
 
 bool runLoad(const LoadOptions& options, LoadResult* result, std::string* error) {
+  if (options.connection_per_call && options.scenario == Scenario::kBidiPingPong) {
+    *error = "a new connection per call needs a unary or server-stream scenario";
+    return false;
+  }
   Shared shared(options);
   shared.request.set_payload(std::string(static_cast<size_t>(options.request_size), 'x'));
   shared.request.set_response_size(options.response_size);
   if (options.scenario == Scenario::kServerStream) shared.request.set_response_count(options.stream_messages);
 
+  // One TCP connection per channel (see the header comment).
+  shared.channel_args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  shared.channel_args.SetMaxReceiveMessageSize(-1);
+  shared.channel_args.SetMaxSendMessageSize(-1);
+  // Dropped at return; each ChannelArguments copy and channel holds its own
+  // reference through the argument's vtable.
+  std::unique_ptr<grpc_ssl_session_cache, void (*)(grpc_ssl_session_cache*)> session_cache(
+      nullptr, grpc_ssl_session_cache_destroy);
+  if (options.tls_ca_pem.empty()) {
+    shared.credentials = grpc::InsecureChannelCredentials();
+  } else {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_ca_pem;
+    shared.credentials = grpc::SslCredentials(ssl);
+    if (!options.tls_server_name.empty()) shared.channel_args.SetSslTargetNameOverride(options.tls_server_name);
+    if (options.tls_resume) {
+      session_cache.reset(grpc_ssl_session_cache_create_lru(64));
+      grpc_arg arg = grpc_ssl_session_cache_create_channel_arg(session_cache.get());
+      shared.channel_args.SetPointerWithVtable(arg.key, arg.value.pointer.p, arg.value.pointer.vtable);
+    }
+  }
+  auto cannotConnect = [&] {
+    *error = "cannot connect to " + options.target;
+    if (!options.tls_ca_pem.empty()) *error += " over TLS (check the CA and --tls-server-name)";
+  };
+
+  // With a connection per call, each slot has a connection record of its own
+  // (its channel changes from call to call).
+  int connection_count = options.connection_per_call ? options.concurrency : options.connections;
   int threads = options.threads > 0 ? options.threads
-                                    : std::min(options.connections,
+                                    : std::min(connection_count,
                                                std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   std::vector<std::unique_ptr<Poller>> pollers;
   for (int i = 0; i < threads; ++i) pollers.push_back(std::make_unique<Poller>());
   std::vector<std::unique_ptr<Connection>> connections;
-  for (int i = 0; i < options.connections; ++i) {
+  for (int i = 0; i < connection_count; ++i) {
     auto conn = std::make_unique<Connection>();
     conn->cq = &pollers[static_cast<size_t>(i % threads)]->cq;
-    grpc::ChannelArguments args;
-    // One TCP connection per channel (see the header comment).
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt("grpcscope.loadgen.connection", i);
-    args.SetMaxReceiveMessageSize(-1);
-    args.SetMaxSendMessageSize(-1);
-    conn->channel = grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
-    if (!conn->channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-      *error = "cannot connect to " + options.target;
+    if (!options.connection_per_call) {
+      conn->channel = shared.newChannel();
+      if (!conn->channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+        cannotConnect();
+        return false;
+      }
+      conn->stub = Echo::NewStub(conn->channel);
+    }
+    connections.push_back(std::move(conn));
+  }
+  if (options.connection_per_call) {
+    // One probe, so that an unreachable target or a TLS failure is an error
+    // of the run rather than a stream of failed calls.
+    auto probe = shared.newChannel();
+    if (!probe->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+      cannotConnect();
       return false;
     }
-    conn->stub = Echo::NewStub(conn->channel);
-    connections.push_back(std::move(conn));
   }
 
   std::vector<std::unique_ptr<Slot>> slots;
   for (int i = 0; i < options.concurrency; ++i) {
-    Connection& conn = *connections[static_cast<size_t>(i % options.connections)];
+    Connection& conn = *connections[static_cast<size_t>(i) % connections.size()];
     switch (options.scenario) {
       case Scenario::kUnary: slots.push_back(std::make_unique<UnarySlot>(shared, conn)); break;
       case Scenario::kServerStream: slots.push_back(std::make_unique<ServerStreamSlot>(shared, conn)); break;
@@ -418,6 +518,8 @@ bool runLoad(const LoadOptions& options, LoadResult* result, std::string* error)
     result->ok += conn->ok;
     result->messages += conn->messages;
     result->bytes += conn->bytes;
+    result->tls_handshakes += conn->tls_handshakes;
+    result->tls_resumed += conn->tls_resumed;
     for (size_t i = 0; i < conn->errors.size(); ++i) result->errors[i] += conn->errors[i];
     result->latencies_us.insert(result->latencies_us.end(), conn->latencies_us.begin(), conn->latencies_us.end());
   }

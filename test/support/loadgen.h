@@ -7,6 +7,15 @@
 // spread round-robin over the connections; each slot starts its next call as
 // soon as the previous one finished (closed loop), or at its scheduled time
 // when --rate caps the total rate.
+//
+// TLS: with a CA (grpc::SslCredentials), optionally overriding the name the
+// certificate is checked against. connection_per_call gives every call a
+// fresh channel on its own TCP connection (connect + TLS handshake + call,
+// then the channel is dropped): the handshake-rate mode. tls_resume shares
+// one client session cache (grpc_ssl_session_cache_create_lru, channel
+// argument GRPC_SSL_SESSION_CACHE_ARG) across all channels, so that new
+// connections resume the session of an earlier one (gRPC keys the cache by
+// the target name; only ticket-based resumption is supported).
 #pragma once
 
 #include <array>
@@ -33,6 +42,13 @@ struct LoadOptions {
   double warmup_s = 0;          // calls finishing before this are not counted
   double rate = 0;              // operations per second in total; 0: closed loop
   bool json = false;
+  // TLS when tls_ca_pem is set (the PEM of the roots to verify against).
+  std::string tls_ca_pem;
+  std::string tls_server_name;  // GRPC_SSL_TARGET_NAME_OVERRIDE_ARG (SNI + check)
+  bool tls_resume = false;      // one shared client session cache for all channels
+  // Each call on a new channel and TCP connection (unary, server-stream):
+  // latency includes connect and handshake; `connections` is not used.
+  bool connection_per_call = false;
 };
 
 struct LoadResult {
@@ -43,6 +59,10 @@ struct LoadResult {
   uint64_t bytes = 0;           // request + response payload bytes
   std::array<uint64_t, 17> errors{};  // by grpc status code
   std::vector<uint32_t> latencies_us; // of successful operations, sorted
+  // TLS with connection_per_call: successful calls whose connection's auth
+  // context was read, and those of them with ssl_session_reused == "true".
+  uint64_t tls_handshakes = 0;
+  uint64_t tls_resumed = 0;
   double percentileUs(double q) const;
 };
 

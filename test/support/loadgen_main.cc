@@ -3,6 +3,7 @@
 //   grpcscope-loadgen --target HOST:PORT [--scenario unary|server-stream|bidi-pingpong]
 //     [--connections N] [--concurrency N] [--threads N] [--request-size B] [--response-size B]
 //     [--stream-messages N] [--duration SECONDS] [--warmup SECONDS] [--rate RPS] [--json]
+//     [--tls-ca FILE [--tls-server-name NAME] [--tls-resume]] [--connection-per-call]
 //
 // Operations: unary and server-stream count calls (a server-stream call
 // carries --stream-messages responses), bidi-pingpong counts round trips on
@@ -10,13 +11,27 @@
 // SIGINT/SIGTERM. At the end it prints ops/s, latency percentiles (µs, of
 // successful operations), payload MB/s (both directions) and errors by
 // status; with --json, one JSON object on one line of stdout.
+//
+// --tls-ca FILE speaks TLS (grpc::SslCredentials, the server certificate
+// verified against FILE); --tls-server-name NAME checks the certificate for
+// NAME instead of the target's host (and sends it as SNI).
+// --connection-per-call opens a new channel, on its own TCP connection, for
+// every call (unary and server-stream only) and drops it after the call: the
+// latency then includes connect and handshake, and ops/s is the rate of new
+// connections (and of TLS handshakes). --tls-resume shares one client TLS
+// session cache between all channels, so new connections resume a session;
+// without it every handshake is a full one. With TLS and
+// --connection-per-call the summary counts the handshakes that resumed
+// (from each call's auth context, property ssl_session_reused).
 // Exit status: 0 when the run completed (errors are reported, not fatal),
 // 1 when the target cannot be reached, 2 on bad flags.
 #include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -32,7 +47,8 @@ using grpcscope::testsupport::Scenario;
   std::cerr << "grpcscope-loadgen: " << problem
             << " (usage: --target HOST:PORT [--scenario unary|server-stream|bidi-pingpong] [--connections N]"
                " [--concurrency N] [--threads N] [--request-size B] [--response-size B] [--stream-messages N]"
-               " [--duration S] [--warmup S] [--rate RPS] [--json])\n";
+               " [--duration S] [--warmup S] [--rate RPS] [--json] [--tls-ca FILE [--tls-server-name NAME]"
+               " [--tls-resume]] [--connection-per-call])\n";
   std::exit(2);
 }
 
@@ -43,10 +59,19 @@ double parseNumber(std::string_view flag, const std::string& value, double min) 
   return n;
 }
 
+std::string readFile(std::string_view flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) usage(std::string(flag) + ": cannot read " + path);
+  return text.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   LoadOptions o;
+  bool name_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto value = [&]() -> std::string {
@@ -81,6 +106,15 @@ int main(int argc, char** argv) {
       o.rate = parseNumber(arg, value(), 0);
     } else if (arg == "--json") {
       o.json = true;
+    } else if (arg == "--tls-ca") {
+      o.tls_ca_pem = readFile(arg, value());
+    } else if (arg == "--tls-server-name") {
+      o.tls_server_name = value();
+      name_given = true;
+    } else if (arg == "--tls-resume") {
+      o.tls_resume = true;
+    } else if (arg == "--connection-per-call") {
+      o.connection_per_call = true;
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else {
@@ -88,6 +122,10 @@ int main(int argc, char** argv) {
     }
   }
   if (o.target.empty()) usage("--target is required");
+  if ((name_given || o.tls_resume) && o.tls_ca_pem.empty()) usage("--tls-server-name and --tls-resume need --tls-ca");
+  if (o.connection_per_call && o.scenario == Scenario::kBidiPingPong) {
+    usage("--connection-per-call works with unary and server-stream only");
+  }
 
   // Taken with sigwait/sigtimedwait by runLoad; block before any thread starts.
   sigset_t signals;
@@ -119,23 +157,33 @@ int main(int argc, char** argv) {
         "\"response_size\":%d,\"rate\":%.1f,\"seconds\":%.3f,\"operations\":%llu,\"ok\":%llu,\"errors\":%llu,"
         "\"rps\":%.1f,\"messages\":%llu,\"messages_per_sec\":%.1f,\"mb_per_s\":%.3f,"
         "\"latency_us\":{\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},"
-        "\"errors_by_status\":{%s}}\n",
+        "\"errors_by_status\":{%s},\"tls\":%s,\"tls_resume\":%s,\"connection_per_call\":%s,"
+        "\"tls_handshakes\":%llu,\"tls_resumed\":%llu}\n",
         grpcscope::testsupport::scenarioName(o.scenario), o.target.c_str(), o.connections, o.concurrency,
         o.request_size, o.response_size, o.rate, r.seconds, static_cast<unsigned long long>(r.operations),
         static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(errors), rps,
         static_cast<unsigned long long>(r.messages), static_cast<double>(r.messages) / secs, mbps,
         r.percentileUs(0.50), r.percentileUs(0.90), r.percentileUs(0.99), r.percentileUs(0.999),
-        r.latencies_us.empty() ? 0.0 : static_cast<double>(r.latencies_us.back()), errs.c_str());
+        r.latencies_us.empty() ? 0.0 : static_cast<double>(r.latencies_us.back()), errs.c_str(),
+        o.tls_ca_pem.empty() ? "false" : "true", o.tls_resume ? "true" : "false",
+        o.connection_per_call ? "true" : "false", static_cast<unsigned long long>(r.tls_handshakes),
+        static_cast<unsigned long long>(r.tls_resumed));
   } else {
-    std::printf("scenario %s, target %s, %d connections, %d in flight, %.1f s\n",
-                grpcscope::testsupport::scenarioName(o.scenario), o.target.c_str(), o.connections, o.concurrency,
-                r.seconds);
+    std::string conns = o.connection_per_call ? "a new connection per call" : std::to_string(o.connections) + " connections";
+    std::printf("scenario %s, target %s%s, %s, %d in flight, %.1f s\n",
+                grpcscope::testsupport::scenarioName(o.scenario), o.target.c_str(), o.tls_ca_pem.empty() ? "" : " (TLS)",
+                conns.c_str(), o.concurrency, r.seconds);
     std::printf("operations %llu (ok %llu, errors %llu), %.1f ops/s, %.3f MB/s\n",
                 static_cast<unsigned long long>(r.operations), static_cast<unsigned long long>(r.ok),
                 static_cast<unsigned long long>(errors), rps, mbps);
     std::printf("latency us: p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f\n", r.percentileUs(0.50),
                 r.percentileUs(0.90), r.percentileUs(0.99), r.percentileUs(0.999),
                 r.latencies_us.empty() ? 0.0 : static_cast<double>(r.latencies_us.back()));
+    if (r.tls_handshakes > 0) {
+      std::printf("TLS handshakes (a new connection per call): %llu, resumed %llu (%.1f %%)\n",
+                  static_cast<unsigned long long>(r.tls_handshakes), static_cast<unsigned long long>(r.tls_resumed),
+                  100.0 * static_cast<double>(r.tls_resumed) / static_cast<double>(r.tls_handshakes));
+    }
     for (size_t i = 1; i < r.errors.size(); ++i) {
       if (r.errors[i] != 0) {
         std::printf("errors %s: %llu\n", grpcscope::testsupport::statusCodeName(static_cast<int>(i)),
