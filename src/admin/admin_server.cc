@@ -1,10 +1,15 @@
 #include "admin/admin_server.h"
 
 #include <civetweb.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <atomic>
 #include <cstring>
 #include <string_view>
 
@@ -131,7 +136,8 @@ std::string AdminServer::start(uint16_t* bound_port) {
   }
   mg_set_request_handler(ctx_, "**", &AdminServer::handle, this);
   mg_server_port port{};
-  if (mg_get_server_ports(ctx_, 1, &port) >= 1) *bound_port = static_cast<uint16_t>(port.port);
+  if (mg_get_server_ports(ctx_, 1, &port) >= 1) bound_port_ = static_cast<uint16_t>(port.port);
+  *bound_port = bound_port_;
   if (hub_) hub_->start();
   if (collector_) sampler_ = std::thread([this] { sampleRates(); });
   return "";
@@ -146,8 +152,44 @@ void AdminServer::stop() {
   stop_cv_.notify_all();
   if (sampler_.joinable()) sampler_.join();
   if (hub_) hub_->stop();  // event streams end, their threads return
-  if (ctx_) mg_stop(ctx_);
+  if (!ctx_) return;
+  // civetweb's accept loop looks at its stop flag only between polls of up to
+  // 2 s: connections to our own port wake it, so exiting stays quick.
+  std::atomic<bool> stopped{false};
+  std::thread stopper([this, &stopped] {
+    mg_stop(ctx_);
+    stopped = true;
+  });
+  for (int i = 0; i < 300 && !stopped; ++i) {
+    wakeListener();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stopper.join();
   ctx_ = nullptr;
+}
+
+void AdminServer::wakeListener() const {
+  bool v6 = config_.admin.host.find(':') != std::string::npos;
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return;
+  if (v6) {
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(bound_port_);
+    sa.sin6_addr = in6addr_loopback;
+    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  } else {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(bound_port_);
+    // 0.0.0.0 listens on loopback too; a specific address is reached as itself.
+    if (config_.admin.host.empty() || config_.admin.host == "0.0.0.0" ||
+        inet_pton(AF_INET, config_.admin.host.c_str(), &sa.sin_addr) != 1) {
+      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  close(fd);
 }
 
 void AdminServer::sampleRates() {

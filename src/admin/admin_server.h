@@ -43,6 +43,7 @@ class AdminServer {
   void serveEvents(mg_connection* conn);
   void sampleRates();
   double uptime() const;
+  void wakeListener() const;
 
   const Config& config_;
   const StatsCollector* collector_;
@@ -52,6 +53,7 @@ class AdminServer {
   std::unique_ptr<SseHub> hub_;
   RateTracker rates_;
   mg_context* ctx_ = nullptr;
+  uint16_t bound_port_ = 0;
   std::thread sampler_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

@@ -444,6 +444,9 @@ void TlsTransport::recordFacts() {
   facts_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
   if (context_.server()) {
     if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) facts_.sni = sni;
+    // A resumed TLS 1.2 session reports the name stored in the session (often
+    // none): the ClientHello says what this client asked for.
+    if (facts_.sni.empty()) facts_.sni = facts_.client_hello.sni;
   }
   facts_.resumed = SSL_session_reused(ssl_) == 1;
   if (X509* peer = SSL_get1_peer_certificate(ssl_)) {
