@@ -9,6 +9,7 @@
 
 #include <sstream>
 
+#include "admin/admin_client.h"
 #include "proxy_fixture.h"
 #include "support/test_certs.h"
 
@@ -114,6 +115,13 @@ class TlsTest : public ProxyTest {
                                      "-CAfile", certs().ca.cert};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return runProcess(argv, scaled(15s));
+  }
+
+  // One sample of the proxy's /metrics (0 when absent).
+  double metric(const std::string& name, const std::map<std::string, std::string>& labels) {
+    HttpResponse r = httpRequest("http://" + adminAddressFrom(proxy_->listeningLine()) + "/metrics");
+    EXPECT_EQ(r.status, 200) << r.error;
+    return sampleValue(parseExposition(r.body), name, labels).value_or(0);
   }
 
   static inline TestCerts* certs_ = nullptr;
@@ -295,6 +303,9 @@ TEST_F(TlsTest, SClientWithoutAlpnIsRecorded) {
   EXPECT_NE(r.out.find("No ALPN negotiated"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Verify return code: 0 (ok)"), std::string::npos) << r.out;
   EXPECT_TRUE(waitForLog({"downstream TLS handshake", "alpn=none"}));
+  EXPECT_EQ(metric("grpcscope_tls_handshakes_total",
+                   {{"alpn", "none"}, {"hop", "downstream"}, {"resumed", "false"}, {"version", "TLSv1.3"}}),
+            1);
 }
 
 // 4c. TLS 1.2 only.
@@ -376,6 +387,13 @@ TEST_F(TlsTest, UpstreamReconnectResumesTheSession) {
   EXPECT_EQ(server_->stats().distinctPeers(), 2u) << "two client connections, two upstream connections";
   EXPECT_TRUE(waitForLog({"upstream TLS handshake", "resumed=true", "alpn=h2"}))
       << "the second upstream handshake did not resume the session";
+  // The resumed share, as /metrics counts it: one full, one resumed.
+  for (const char* resumed : {"false", "true"}) {
+    EXPECT_EQ(metric("grpcscope_tls_handshakes_total",
+                     {{"alpn", "h2"}, {"hop", "upstream"}, {"resumed", resumed}, {"version", "TLSv1.3"}}),
+              1)
+        << "resumed=" << resumed;
+  }
 }
 
 // 7. Downstream session resumption (session tickets): a second `openssl
@@ -429,6 +447,13 @@ class TlsResumptionTest : public TlsTest {
     EXPECT_NE(lines[1].find("version=" + version + " "), std::string::npos) << lines[1];
     EXPECT_NE(lines[1].find("alpn=h2"), std::string::npos) << lines[1];
     EXPECT_NE(lines[1].find("resumed=true"), std::string::npos) << "second handshake not logged as resumed: " << lines[1];
+    // Full vs resumed, as /metrics counts them.
+    for (const char* resumed : {"false", "true"}) {
+      EXPECT_EQ(metric("grpcscope_tls_handshakes_total",
+                       {{"alpn", "h2"}, {"hop", "downstream"}, {"resumed", resumed}, {"version", version}}),
+                1)
+          << "resumed=" << resumed;
+    }
   }
 };
 
