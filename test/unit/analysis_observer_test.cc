@@ -1,0 +1,187 @@
+// AnalysisObserver fed with relay events by hand: how a call's status is
+// decided when there are no trailers, stalls, the method cap, churn and the
+// event tap.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/analysis_observer.h"
+
+namespace grpcscope {
+namespace {
+
+class AnalysisObserverTest : public ::testing::Test {
+ protected:
+  AnalysisObserverTest() : tap_(1), obs_(0, config(), 0, &tap_) {}
+
+  static AnalysisConfig config() {
+    AnalysisConfig c;
+    c.max_methods = 2;
+    return c;
+  }
+
+  ConnectionRef ref(Hop hop, uint64_t id = 1) { return {0, id, hop}; }
+
+  void open(uint64_t id = 1, std::string_view peer = "10.0.0.7:5555") {
+    ConnectionOpenEvent d;
+    d.conn = ref(Hop::kDownstream, id);
+    d.peer = peer;
+    d.at_ns = 1'000'000'000;
+    obs_.onConnectionOpen(d);
+    ConnectionOpenEvent u;
+    u.conn = ref(Hop::kUpstream, id);
+    u.setup_ns = 200'000;
+    obs_.onConnectionOpen(u);
+  }
+
+  void request(int32_t sid, std::string_view path, uint64_t id = 1, uint64_t at = 2'000'000'000) {
+    StreamEvent s{ref(Hop::kDownstream, id), sid, at};
+    obs_.onStreamOpen(s);
+    HeaderField fields[] = {{":path", path}, {"content-type", "application/grpc"}, {"authorization", "Bearer x"}};
+    HeadersEvent h;
+    h.conn = ref(Hop::kDownstream, id);
+    h.stream_id = sid;
+    h.at_ns = at;
+    h.fields = fields;
+    h.count = 3;
+    obs_.onHeaders(h);
+    obs_.onStreamMapped({ref(Hop::kDownstream, id), sid, sid + 100});
+  }
+
+  void close(int32_t sid, uint32_t code = 0, uint64_t id = 1, uint64_t at = 3'000'000'000) {
+    obs_.onStreamClose({ref(Hop::kDownstream, id), sid, at, code});
+  }
+
+  WorkerStats stats() { return obs_.snapshot(true, false, 0).stats; }
+
+  EventTap tap_;
+  AnalysisObserver obs_;
+};
+
+TEST_F(AnalysisObserverTest, ClientResetIsCancelledAndNamesWhoReset) {
+  tap_.addSubscriber();
+  open();
+  request(1, "/pkg.Svc/A");
+  obs_.onRstStream({ref(Hop::kDownstream), Direction::kReceived, 1, 0x8});
+  close(1, 0x8);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.by_status[1], 1u);  // CANCELLED
+  std::vector<std::string> events;
+  tap_.drain(events);
+  ASSERT_EQ(events.size(), 1u);
+  nlohmann::json e = nlohmann::json::parse(events[0]);
+  EXPECT_EQ(e["status"], "CANCELLED");
+  EXPECT_EQ(e["status_source"], "reset");
+  EXPECT_EQ(e["reset"]["by"], "client");
+  EXPECT_EQ(e["reset"]["code"], "CANCEL");
+  EXPECT_DOUBLE_EQ(e["duration_s"].get<double>(), 1.0);
+  EXPECT_EQ(events[0].find("Bearer"), std::string::npos);
+}
+
+TEST_F(AnalysisObserverTest, ServerResetRelayedIsNamedServer) {
+  tap_.addSubscriber();
+  open();
+  request(1, "/pkg.Svc/A");
+  obs_.onRstStream({ref(Hop::kUpstream), Direction::kReceived, 101, 0xb});
+  obs_.onRstStream({ref(Hop::kDownstream), Direction::kSent, 1, 0xb});
+  close(1);
+  EXPECT_EQ(stats().by_status[8], 1u);  // ENHANCE_YOUR_CALM -> RESOURCE_EXHAUSTED
+  std::vector<std::string> events;
+  tap_.drain(events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(events[0])["reset"]["by"], "server");
+}
+
+TEST_F(AnalysisObserverTest, TrailersSentToTheClientDecideTheStatus) {
+  open();
+  request(1, "/pkg.Svc/A");
+  HeaderField trailers[] = {{"grpc-status", "14"}, {"grpc-message", "upstream down"}};
+  HeadersEvent h;
+  h.conn = ref(Hop::kDownstream);
+  h.direction = Direction::kSent;
+  h.stream_id = 1;
+  h.fields = trailers;
+  h.count = 2;
+  h.end_stream = true;
+  obs_.onUpstreamFailure({ref(Hop::kDownstream), 1, "upstream down"});
+  obs_.onHeaders(h);
+  close(1);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.by_status[14], 1u);
+  EXPECT_EQ(s.upstream_failures, 1u);
+  EXPECT_EQ(s.upstream_failure_causes["upstream down"], 1u);
+}
+
+TEST_F(AnalysisObserverTest, ConnectionLostMidCallIsUnavailable) {
+  open();
+  request(1, "/pkg.Svc/A");
+  request(3, "/pkg.Svc/A");
+  ConnectionCloseEvent c;
+  c.conn = ref(Hop::kDownstream);
+  c.at_ns = 5'000'000'000;
+  c.reason = CloseReason::kPeerReset;
+  obs_.onConnectionClose(c);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.calls_finished, 2u);
+  EXPECT_EQ(s.by_status[14], 2u);
+  EXPECT_EQ(s.hops[0].close_reasons[static_cast<size_t>(CloseReason::kPeerReset)], 1u);
+  EXPECT_EQ(obs_.snapshot(true, false, 0).active_calls, 0u);
+}
+
+TEST_F(AnalysisObserverTest, StallStillOpenAtTheEndCountsUntilTheEnd) {
+  open();
+  request(1, "/pkg.Svc/A");
+  FlowControlEvent b;
+  b.conn = ref(Hop::kDownstream);
+  b.stream_id = 1;
+  b.at_ns = 2'500'000'000;
+  b.blocked = true;
+  obs_.onFlowControl(b);
+  close(1);  // at 3 s: half a second blocked
+  FlowControlEvent u = b;
+  u.blocked = false;
+  u.at_ns = 3'100'000'000;
+  u.blocked_ns = 600'000'000;
+  obs_.onFlowControl(u);  // the relay reports the end after the close
+  WorkerStats s = stats();
+  EXPECT_EQ(s.methods["pkg.Svc/A"].stalls, 1u);
+  EXPECT_EQ(s.methods["pkg.Svc/A"].stall_ns, 500'000'000u);
+  EXPECT_EQ(s.hops[0].stall_ns, 600'000'000u);
+}
+
+TEST_F(AnalysisObserverTest, MethodsBeyondTheCapCountAsOther) {
+  open();
+  int32_t sid = 1;
+  for (const char* m : {"/a.S/One", "/a.S/Two", "/a.S/Three", "/a.S/Four", "/a.S/One"}) {
+    request(sid, m);
+    close(sid);
+    sid += 2;
+  }
+  WorkerStats s = stats();
+  EXPECT_EQ(s.methods.size(), 2u);
+  EXPECT_EQ(s.methods["a.S/One"].started, 2u);
+  EXPECT_EQ(s.other_methods.started, 2u);
+  EXPECT_EQ(s.calls_started, 5u);
+}
+
+TEST_F(AnalysisObserverTest, ChurnCountsConnectionsPerClientAddress) {
+  for (uint64_t id = 1; id <= 3; ++id) open(id, "10.0.0.7:" + std::to_string(4000 + id));
+  open(4, "[::1]:9");
+  WorkerStats s = stats();
+  ASSERT_EQ(s.churn.size(), 2u);
+  EXPECT_EQ(s.churn["10.0.0.7"].total, 3u);
+  EXPECT_EQ(s.churn["10.0.0.7"].recent(1), 3u);
+  EXPECT_EQ(s.churn["::1"].total, 1u);
+}
+
+TEST_F(AnalysisObserverTest, NoEventIsBuiltWhileNobodyListens) {
+  open();
+  request(1, "/pkg.Svc/A");
+  close(1);
+  std::vector<std::string> events;
+  tap_.drain(events);
+  EXPECT_TRUE(events.empty());
+}
+
+}  // namespace
+}  // namespace grpcscope
