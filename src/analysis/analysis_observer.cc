@@ -188,12 +188,11 @@ void AnalysisObserver::onConnectionClose(const ConnectionCloseEvent& ev) {
   leg.close_detail = clip(ev.detail);
   if (ev.conn.hop == Hop::kDownstream) {
     // Calls the client can no longer finish: a gRPC client reports UNAVAILABLE.
-    std::vector<uint64_t> open;
-    for (const auto& [key, call] : calls_) {
-      if (call->rec.connection == ev.conn.id) open.push_back(key);
-    }
-    for (uint64_t key : open) {
-      Call& call = *calls_[key];
+    std::vector<int32_t> open(c->open_calls.begin(), c->open_calls.end());
+    for (int32_t sid : open) {
+      auto it = calls_.find(callKey(ev.conn.id, sid));
+      if (it == calls_.end()) continue;
+      Call& call = *it->second;
       if (call.rec.status < 0) {
         call.rec.status = 14;
         call.rec.status_source = "connection_closed";
@@ -227,6 +226,7 @@ void AnalysisObserver::onStreamOpen(const StreamEvent& ev) {
     call->rec.peer = c->view.legs[kDown].peer;
     ++c->view.calls;
     ++c->view.legs[kDown].streams;
+    c->open_calls.insert(ev.stream_id);
   }
   calls_[callKey(ev.conn.id, ev.stream_id)] = std::move(call);
 }
@@ -377,7 +377,10 @@ void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
     m->duration_by_status.try_emplace(status, HistogramUnit::kSeconds).first->second.observe(duration);
   }
   if (tap_ && tap_->active()) tap_->publish(worker_, r.toJson(wallMs()).dump());
-  if (Conn* cn = conn(r.connection); cn && r.upstream_stream_id) cn->up_to_down.erase(r.upstream_stream_id);
+  if (Conn* cn = conn(r.connection)) {
+    if (r.upstream_stream_id) cn->up_to_down.erase(r.upstream_stream_id);
+    cn->open_calls.erase(r.stream_id);
+  }
   calls_.erase(callKey(r.connection, r.stream_id));  // c is gone from here on
 }
 

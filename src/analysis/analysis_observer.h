@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <grpcscope/config.h>
@@ -115,6 +116,7 @@ class AnalysisObserver final : public Observer {
   struct Conn {
     ConnectionView view;
     std::unordered_map<int32_t, int32_t> up_to_down;  // upstream stream id -> downstream id
+    std::unordered_set<int32_t> open_calls;           // downstream ids of unfinished calls
   };
 
   Conn* conn(uint64_t id);
