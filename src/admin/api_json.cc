@@ -150,6 +150,20 @@ json legJson(const LegView& leg, const LiveLegFacts& live, uint64_t now_ns) {
   return j;
 }
 
+json tcpTotals(const WorkerStats& s) {
+  json j = json::object();
+  for (int h = 0; h < 2; ++h) {
+    const HopStats& hs = s.hops[h];
+    j[kHops[h]] = {{"samples", hs.tcp_samples},
+                   {"rtt", latency(hs.tcp_rtt)},
+                   {"retransmits", hs.tcp_retransmits},
+                   {"busy_s", hs.tcp_busy_us / 1e6},
+                   {"rwnd_limited_s", hs.tcp_rwnd_limited_us / 1e6},
+                   {"sndbuf_limited_s", hs.tcp_sndbuf_limited_us / 1e6}};
+  }
+  return j;
+}
+
 json sideJson(const MethodStats& m, int d) {
   const Histogram& h = m.message_size[d];
   return {{"messages", m.messages[d]},
@@ -204,7 +218,10 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
     tls[kHops[h]] = {{"handshakes", total}, {"resumed", resumed}, {"full", total - resumed},
                      {"handshake", latency(hs.tls_handshake)}};
     resets[kHops[h]] = {{"received", codeCounts(hs.rst[0])}, {"sent", codeCounts(hs.rst[1])}};
-    goaways[kHops[h]] = {{"received", codeCounts(hs.goaway[0])}, {"sent", codeCounts(hs.goaway[1])}};
+    json debug = json::object();
+    for (const auto& [text, n] : hs.goaway_debug) debug[text] = n;
+    goaways[kHops[h]] = {{"received", codeCounts(hs.goaway[0])}, {"sent", codeCounts(hs.goaway[1])},
+                         {"debug_data_received", debug}};
   }
   // The clients opening connections fastest (churn).
   std::vector<std::pair<std::string, const ClientChurn*>> clients;
@@ -251,6 +268,7 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
       {"flow_control", flow},
       {"pings", pings},
       {"tls", tls},
+      {"tcp", tcpTotals(s)},
       {"rst_stream", resets},
       {"goaway", goaways},
       {"upstream_failures", {{"total", s.upstream_failures}, {"causes", causes}}},

@@ -184,9 +184,18 @@ std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) 
                              T::Histogram);
   auto& retrans = out.family("grpcscope_tcp_retransmits_total", "TCP segments retransmitted (TCP_INFO).",
                              T::Counter);
+  auto& busy = out.family("grpcscope_tcp_busy_seconds_total",
+                          "Time the kernel had data in flight (TCP_INFO busy time, summed over samples).", T::Counter);
+  auto& rwnd = out.family("grpcscope_tcp_rwnd_limited_seconds_total",
+                          "Of the busy time, limited by the peer's receive window (TCP_INFO).", T::Counter);
+  auto& sndbuf = out.family("grpcscope_tcp_sndbuf_limited_seconds_total",
+                            "Of the busy time, limited by our send buffer (TCP_INFO).", T::Counter);
   for (int h = 0; h < 2; ++h) {
     const HopStats& hs = s.hops[h];
     Labels hop{{"hop", kHops[h]}};
+    Families::counter(busy, hop, static_cast<double>(hs.tcp_busy_us) / 1e6);
+    Families::counter(rwnd, hop, static_cast<double>(hs.tcp_rwnd_limited_us) / 1e6);
+    Families::counter(sndbuf, hop, static_cast<double>(hs.tcp_sndbuf_limited_us) / 1e6);
     Families::gauge(conn_active, hop, static_cast<double>(hs.connections_opened - hs.connections_closed));
     Families::counter(conn_total, hop, static_cast<double>(hs.connections_opened));
     for (int r = 0; r < kCloseReasonCount; ++r) {

@@ -459,7 +459,12 @@ void AnalysisObserver::onPing(const PingEvent& ev) {
 
 void AnalysisObserver::onGoaway(const GoawayEvent& ev) {
   int h = hopIndex(ev.conn.hop);
-  ++stats_.hops[h].goaway[dirIndex(ev.direction)][ev.error_code];
+  HopStats& hs = stats_.hops[h];
+  ++hs.goaway[dirIndex(ev.direction)][ev.error_code];
+  if (ev.direction == Direction::kReceived && !ev.debug_data.empty()) {
+    std::string debug = printable(ev.debug_data.substr(0, 64));
+    if (hs.goaway_debug.count(debug) || hs.goaway_debug.size() < HopStats::kMaxDebug) ++hs.goaway_debug[debug];
+  }
   if (Conn* c = conn(ev.conn.id)) {
     LegView& leg = c->view.legs[h];
     leg.goaway = true;
@@ -530,6 +535,12 @@ void AnalysisObserver::onTick(uint64_t now_ns) {
       hs.tcp_rtt.observe(static_cast<double>(s.rtt_us) / 1e6);
       if (s.total_retrans > leg.tcp_retrans_seen) hs.tcp_retransmits += s.total_retrans - leg.tcp_retrans_seen;
       leg.tcp_retrans_seen = s.total_retrans;
+      if (leg.tcp.valid) {
+        auto grow = [](uint64_t now, uint64_t before) { return now > before ? now - before : 0; };
+        hs.tcp_busy_us += grow(s.busy_us, leg.tcp.busy_us);
+        hs.tcp_rwnd_limited_us += grow(s.rwnd_limited_us, leg.tcp.rwnd_limited_us);
+        hs.tcp_sndbuf_limited_us += grow(s.sndbuf_limited_us, leg.tcp.sndbuf_limited_us);
+      }
       leg.tcp = s;
     }
   }

@@ -72,6 +72,12 @@ void HopStats::merge(const HopStats& o) {
   tcp_rtt.merge(o.tcp_rtt);
   tcp_retransmits += o.tcp_retransmits;
   tcp_samples += o.tcp_samples;
+  tcp_busy_us += o.tcp_busy_us;
+  tcp_rwnd_limited_us += o.tcp_rwnd_limited_us;
+  tcp_sndbuf_limited_us += o.tcp_sndbuf_limited_us;
+  for (const auto& [text, n] : o.goaway_debug) {
+    if (goaway_debug.count(text) || goaway_debug.size() < kMaxDebug) goaway_debug[text] += n;
+  }
 }
 
 uint64_t ClientChurn::recent(uint64_t now_second) const {

@@ -69,11 +69,16 @@ struct HopStats {
   Histogram ping_interval{HistogramUnit::kSeconds};  // between PINGs received on one connection
   std::array<std::map<uint32_t, uint64_t>, 2> goaway;  // by Direction, then error code
   std::array<std::map<uint32_t, uint64_t>, 2> rst;
+  std::map<std::string, uint64_t> goaway_debug;  // received GOAWAY debug data ("too_many_pings"), at most kMaxDebug
+  static constexpr size_t kMaxDebug = 32;
   Histogram tls_handshake{HistogramUnit::kSeconds};
   std::map<TlsKey, uint64_t> tls_handshakes;
   Histogram tcp_rtt{HistogramUnit::kSeconds};    // TCP_INFO samples
   uint64_t tcp_retransmits = 0;                  // segments, summed over samples' increases
   uint64_t tcp_samples = 0;
+  uint64_t tcp_busy_us = 0;                      // TCP_INFO increases between samples
+  uint64_t tcp_rwnd_limited_us = 0;
+  uint64_t tcp_sndbuf_limited_us = 0;
 
   void merge(const HopStats& other);
 };

@@ -5,6 +5,7 @@
 // error code, last stream id and debug data the server sent.
 #include <thread>
 
+#include "admin/admin_client.h"
 #include "proxy_fixture.h"
 #include "support/raw_h2.h"
 
@@ -132,6 +133,19 @@ TEST_F(ProxyTest, TooManyPingsGoawayRelayedWithDebugData) {
   EXPECT_EQ(proxied.goaway_last_stream, direct.goaway_last_stream) << proxied.describe();
   EXPECT_EQ(proxied.goaway_debug, direct.goaway_debug) << proxied.describe();
   std::cout << "direct: " << direct.describe() << "\nproxied: " << proxied.describe() << "\n";
+
+  // What the admin side makes of it: the server's GOAWAY, its debug data, the
+  // relayed copy, and the PINGs without data that earned it.
+  if (!proxy_) return;  // direct mode
+  const std::string admin = "http://" + adminAddressFrom(proxy_->listeningLine());
+  auto m = parseExposition(httpRequest(admin + "/metrics").body);
+  EXPECT_EQ(sampleValue(m, "grpcscope_goaway_total", {{"error_code", "ENHANCE_YOUR_CALM"}, {"hop", "upstream"}}), 1);
+  EXPECT_EQ(sampleValue(m, "grpcscope_goaway_sent_total", {{"error_code", "ENHANCE_YOUR_CALM"}, {"hop", "downstream"}}),
+            1);
+  EXPECT_GE(sampleValue(m, "grpcscope_pings_without_data_total", {{"hop", "downstream"}}).value_or(0), 2);
+  nlohmann::json summary = nlohmann::json::parse(httpRequest(admin + "/api/summary").body, nullptr, false);
+  ASSERT_FALSE(summary.is_discarded());
+  EXPECT_EQ(summary["goaway"]["upstream"]["debug_data_received"]["too_many_pings"], 1) << summary["goaway"].dump();
 }
 
 }  // namespace
