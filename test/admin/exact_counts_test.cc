@@ -152,5 +152,36 @@ TEST_F(ExactCountsTest, KnownWorkloadIsCountedToTheByte) {
   }
 }
 
+// Several workers: each keeps its own statistics; the admin side adds them up.
+TEST_F(ExactCountsTest, WorkersAreMergedExactly) {
+  SKIP_IF_DIRECT("the admin endpoint belongs to the proxy");
+  startServer();
+  startProxy({"--workers", "2"});
+  constexpr int kConnections = 6, kCallsEach = 25;
+  uint64_t request_bytes = 0;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;  // kept open for /api/connections
+  for (int c = 0; c < kConnections; ++c) {
+    channels.push_back(channel());  // a connection of its own
+    auto stub = makeStub(channels.back());
+    for (int i = 0; i < kCallsEach; ++i) {
+      grpcscope::test::EchoRequest req = request(100 + static_cast<size_t>(i), static_cast<uint32_t>(i));
+      grpcscope::test::EchoResponse resp;
+      ASSERT_TRUE(unaryCall(*stub, req, &resp, scaled(std::chrono::milliseconds(10000))).ok());
+      request_bytes += req.ByteSizeLong();
+    }
+  }
+  ASSERT_TRUE(waitFinished(kConnections * kCallsEach));
+  auto m = scrape();
+  EXPECT_EQ(sampleValue(m, "grpcscope_workers_answered", {{"workers", "2"}}), 2);
+  EXPECT_EQ(sampleValue(m, "grpcscope_calls_started_total", {{"grpc_method", kUnary}}), kConnections * kCallsEach);
+  EXPECT_EQ(sampleValue(m, "grpcscope_message_bytes_total", {{"grpc_method", kUnary}, {"direction", "request"}}),
+            static_cast<double>(request_bytes));
+  EXPECT_EQ(sampleValue(m, "grpcscope_connections_total", {{"hop", "downstream"}}), kConnections);
+  nlohmann::json s = getJson("/api/summary");
+  EXPECT_EQ(s["workers"]["count"], 2);
+  EXPECT_EQ(s["rpcs"]["ok"], kConnections * kCallsEach);
+  EXPECT_EQ(getJson("/api/connections")["count"], kConnections);
+}
+
 }  // namespace
 }  // namespace grpcscope::testsupport
