@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <string_view>
 
@@ -80,6 +81,33 @@ std::string listeningPorts(const HostPort& admin, std::string* error) {
   return family == AF_INET6 ? "[" + std::string(text) + "]:" + port : std::string(text) + ":" + port;
 }
 
+// Why binding `ports` ("1.2.3.4:80" or "[::1]:80") fails, or "" if it does not.
+std::string bindError(const std::string& ports) {
+  size_t colon = ports.rfind(':');
+  std::string host = ports.substr(0, colon);
+  uint16_t port = static_cast<uint16_t>(std::stoi(ports.substr(colon + 1)));
+  bool v6 = host.front() == '[';
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::strerror(errno);
+  int rc;
+  if (v6) {
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &sa.sin6_addr);
+    rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  } else {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
+    rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  std::string error = rc != 0 ? std::strerror(errno) : "";
+  close(fd);
+  return error;
+}
+
 constexpr std::string_view kIndexPage = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>grpcscope</title></head>
 <body><h1>grpcscope admin</h1>
@@ -132,7 +160,9 @@ std::string AdminServer::start(uint16_t* bound_port) {
   error_data.text_buffer_size = sizeof text;
   ctx_ = mg_start2(&init_data, &error_data);
   if (!ctx_) {
-    return "--admin " + config_.admin.toString() + ": cannot listen: " + (text[0] ? text : "civetweb failed to start");
+    std::string cause = bindError(ports);  // civetweb's own text does not say why
+    return "--admin " + config_.admin.toString() + ": cannot listen: " +
+           (!cause.empty() ? cause : text[0] ? std::string(text) : std::string("civetweb failed to start"));
   }
   mg_set_request_handler(ctx_, "**", &AdminServer::handle, this);
   mg_server_port port{};

@@ -38,6 +38,14 @@ Worker::Worker(uint32_t id, const Config& config, std::unique_ptr<Observer> obse
 
 Worker::~Worker() {
   join();
+  if (!started_) {
+    // Never ran (start-up failed later on): close the handles so the loop can close.
+    if (listener_open_) uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&reaper_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  }
   for (ConnectionRelay* r : retired_) delete r;
   uv_loop_close(&loop_);
   nghttp2_option_del(server_options_);
@@ -86,6 +94,7 @@ std::string Worker::listen(uint16_t port, bool reuse_port, uint16_t* bound_port)
 }
 
 void Worker::start(std::function<void()> on_exit) {
+  started_ = true;
   on_exit_ = std::move(on_exit);
   if (config_.analysis.tick_ms > 0) {
     uv_timer_start(&tick_, &Worker::onTick, config_.analysis.tick_ms, config_.analysis.tick_ms);

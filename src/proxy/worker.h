@@ -75,6 +75,7 @@ class Worker {
   uv_timer_t tick_;  // Observer::onTick (TCP_INFO sampling)
   std::atomic<bool> drain_requested_{false};
   std::atomic<bool> abort_requested_{false};
+  bool started_ = false;
   bool draining_ = false;
   bool stopping_ = false;
   UpstreamBackoff backoff_;
