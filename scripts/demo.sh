@@ -137,7 +137,11 @@ grpcscope demo is running
   echo server   $host:$server_port   (grpcscope-echo-server, log $logs/echo-server.log)
   grpcscope     $host:$proxy_port    (relays to the echo server, log $logs/grpcscope.log)
   load          ${rate} unary calls/s$([[ "$stream_rate" != 0 ]] && echo ", ${stream_rate} server-streaming calls/s") through grpcscope
-  admin page    http://$host:$admin_port/
+  admin         http://$host:$admin_port/  (index of the endpoints)
+                curl -s http://$host:$admin_port/api/summary
+                curl -s http://$host:$admin_port/api/methods
+                curl -s http://$host:$admin_port/metrics
+                curl -sN http://$host:$admin_port/api/events
 
 Press Ctrl-C to stop.
 INFO
