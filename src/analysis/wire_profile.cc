@@ -90,6 +90,16 @@ inline bool parseField(const uint8_t* p, const uint8_t* end, bool strict, Field*
   return true;
 }
 
+// Text (printable ASCII, tabs and line ends) is taken for a string even when
+// it would parse as a message: field tags 1..3 are control bytes, so real
+// nested messages almost never look like this, while text often parses.
+bool looksLikeText(const uint8_t* p, const uint8_t* end) {
+  for (; p < end; ++p) {
+    if ((*p < 0x20 || *p > 0x7e) && *p != '\t' && *p != '\n' && *p != '\r') return false;
+  }
+  return true;
+}
+
 enum class Scan { kClean, kMalformed, kBudget };
 
 // Checks one level (tags and value bounds, without descending) from `p` to
@@ -236,7 +246,8 @@ void WireProfile::walkLevel(Walk& w, const uint8_t* p, const uint8_t* end, uint1
       s.cur_value_bytes += f.value_len;
       if (!scalar) s.cur_scalar_only = 0;
     }
-    if (f.wire_type == kLen && depth < kMaxDepth && f.value_len >= 2) {
+    if (f.wire_type == kLen && depth < kMaxDepth && f.value_len >= 2 &&
+        !looksLikeText(f.value, f.value + f.value_len)) {
       const uint8_t* vend = f.value + f.value_len;
       const uint8_t* vstop = nullptr;
       const Scan r = scanLevel(f.value, vend, /*strict=*/true, &w.scan_left, &vstop);

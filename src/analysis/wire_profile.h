@@ -29,7 +29,9 @@
 // value is reported as nested, with child paths. With a descriptor set the
 // child paths of a string field have no name (DescriptorNames returns "").
 // Empty values stay leaves (an empty message and an empty string are the same
-// bytes).
+// bytes), and so do values made only of printable text (ASCII 0x20..0x7e,
+// tab, CR, LF): text that happens to parse is far more common than a message
+// whose tags are all printable (fields 1..3 have control-byte tags).
 //
 // Threading: a WireProfile is a plain value owned by one worker; add() is
 // called on that worker's thread only. The admin side copies or merges

@@ -277,6 +277,20 @@ TEST(WireProfileTest, StringThatIsNotAMessageStaysALeaf) {
   }
 }
 
+TEST(WireProfileTest, PrintableTextThatWouldParseStaysALeaf) {
+  // "xAxBxC..." parses as repeated varint field 15 (tag 'x' = 0x78), and
+  // " !" as field 4 = 33: text, not messages.
+  for (const std::string& text : {std::string("xAxBxCxDxExFxGxH"), std::string(" ! ! ! !")}) {
+    wt::Scalars m;
+    m.set_blob(text);
+    WireProfile p;
+    addMessage(p, m);
+    const json r = p.toJson(nullptr, kEcho, true);
+    EXPECT_EQ(field(r, "7")["nested"], false) << text << r.dump(2);
+    EXPECT_EQ(r["distinct_fields"], 1) << text;
+  }
+}
+
 TEST(WireProfileTest, BytesThatParseAreCountedNestedTheDocumentedAmbiguity) {
   // Order.raw holds a serialized Price: without a schema it is a message.
   wt::Price price;
