@@ -82,11 +82,14 @@ SCENARIO_GROUPS = {"default": DEFAULT_SCENARIOS, "tls": TLS_SCENARIOS, "all": DE
 # clients send it as SNI and check the certificate against it: gRPC keys its
 # client session cache by SNI, and sends none to an IP address.
 TLS_NAME = "localhost"
-ALL_TARGETS = ["direct", "grpcscope", "nghttpx", "haproxy"]
+ALL_TARGETS = ["direct", "grpcscope", "grpcscope-off", "nghttpx", "haproxy"]
+# grpcscope-off: the same binary with --measure=false (the relay alone), so one
+# run shows what measurement costs.
 
 # Targets of issue 2 on the 2-core machine.
 TARGET_RPS_RATIO = 0.70        # unary: proxied RPS / direct RPS
 TARGET_P50_ADDED_US = 100.0    # unary-1x1: proxied p50 - direct p50
+TARGET_MEASURE_RATIO = 0.90    # unary: RPS with measurement / RPS with --measure=false (issue 4)
 
 
 def log(msg):
@@ -672,6 +675,16 @@ def summarize(rounds_by_target):
                                     for d, p in pairs])
             s["p50_added_us"] = median([p["p50_us"] - d["p50_us"] for d, p in pairs])
             s["p99_added_us"] = median([p["p99_us"] - d["p99_us"] for d, p in pairs])
+        off = rounds_by_target.get("grpcscope-off", [])
+        if name == "grpcscope" and off:
+            # What measurement costs: grpcscope against itself with --measure=false, paired per round.
+            by_round = {o["round"]: o for o in off}
+            s["rps_vs_off"] = median([r["rps"] / by_round[r["round"]]["rps"]
+                                      for r in rows if r["round"] in by_round and by_round[r["round"]]["rps"]])
+            s["cpu_vs_off"] = median([r["proxy_cpu_s_per_100k"] / by_round[r["round"]]["proxy_cpu_s_per_100k"]
+                                      for r in rows if r["round"] in by_round
+                                      and r.get("proxy_cpu_s_per_100k")
+                                      and by_round[r["round"]].get("proxy_cpu_s_per_100k")])
         summary[name] = s
     return summary
 
@@ -698,6 +711,9 @@ def print_table(title, summary, out=sys.stdout):
                 fmt(s["loadgen_cores"], ".2f"), fmt(s["server_cores"], ".2f"),
                 fmt(s["other_cpu_cores"], ".2f"))),
             ]
+    if any(s.get("rps_vs_off") is not None for s in summary.values()):
+        # grpcscope with measurement against grpcscope --measure=false.
+        cols.insert(9, ("vs off", 6, lambda s, n: fmt(s.get("rps_vs_off"), ".2f")))
     if any(s.get("tls_handshakes") for s in summary.values()):
         # A new connection per call: ops/s is also the rate of TLS handshakes
         # the client made; the share of them that resumed a session.
@@ -776,6 +792,9 @@ def check_targets(results):
     if gs and gs.get("rps_ratio") is not None:
         checks.append({"check": f"unary RPS proxied/direct >= {TARGET_RPS_RATIO:.2f}",
                        "value": round(gs["rps_ratio"], 3), "met": gs["rps_ratio"] >= TARGET_RPS_RATIO})
+    if gs and gs.get("rps_vs_off") is not None:
+        checks.append({"check": f"unary RPS measuring / --measure=false >= {TARGET_MEASURE_RATIO:.2f}",
+                       "value": round(gs["rps_vs_off"], 3), "met": gs["rps_vs_off"] >= TARGET_MEASURE_RATIO})
     gs = by_name.get("unary-1x1", {}).get("grpcscope")
     if gs and gs.get("p50_added_us") is not None:
         checks.append({"check": f"unary-1x1 p50 added <= {TARGET_P50_ADDED_US:.0f} µs",
@@ -785,7 +804,7 @@ def check_targets(results):
 
 def print_checks_and_problems(results):
     if results.get("checks"):
-        print("\nTargets (issue 2):")
+        print("\nTargets (issues 2 and 4):")
         for c in results["checks"]:
             print(f"  {'met   ' if c['met'] else 'MISSED'} {c['check']}: {c['value']}")
     if results.get("problems"):
@@ -947,9 +966,10 @@ def main():
             sc_targets = ["direct"]
             for t in targets:
                 try:
-                    if t == "grpcscope":
+                    if t in ("grpcscope", "grpcscope-off"):
+                        extra = args.grpcscope_arg + (["--measure=false"] if t == "grpcscope-off" else [])
                         proxies[t] = start_grpcscope(bins, server.endpoint, px_cpus, workdir,
-                                                     args.grpcscope_arg, sc_name, sc_certs)
+                                                     extra, f"{sc_name}-{t}", sc_certs)
                     elif t == "nghttpx":
                         proxies[t] = start_nghttpx(server.endpoint, px_cpus, workdir, sc_name, sc_certs)
                     elif t == "haproxy":
@@ -1030,7 +1050,7 @@ def main():
                 rc = proxy.stop()
                 noisy = [l for l in proxy.log_lines()
                          if l.strip() and not l.startswith("grpcscope listening on ")]
-                if t == "grpcscope":
+                if t in ("grpcscope", "grpcscope-off"):
                     if rc != 0:
                         results["problems"].append(f"[{sc_name}] grpcscope exit status {rc} on SIGTERM "
                                                    f"(expected 0); log: {proxy.log_tail()}")
