@@ -272,13 +272,30 @@ std::string drainOpenSslErrors() {
 }
 
 TlsContext::~TlsContext() {
-  if (session_) SSL_SESSION_free(session_);
+  for (SSL_SESSION* s : sessions_) SSL_SESSION_free(s);
+  if (newest_) SSL_SESSION_free(newest_);
   SSL_CTX_free(ctx_);
 }
 
 void TlsContext::storeSession(SSL_SESSION* session) {
-  if (session_) SSL_SESSION_free(session_);
-  session_ = session;
+  if (newest_) SSL_SESSION_free(newest_);
+  SSL_SESSION_up_ref(session);
+  newest_ = session;
+  sessions_.push_back(session);
+  while (sessions_.size() > kMaxSessions) {
+    SSL_SESSION_free(sessions_.front());
+    sessions_.pop_front();
+  }
+}
+
+SSL_SESSION* TlsContext::takeSession() {
+  if (!sessions_.empty()) {
+    SSL_SESSION* s = sessions_.back();
+    sessions_.pop_back();
+    return s;
+  }
+  if (newest_) SSL_SESSION_up_ref(newest_);
+  return newest_;
 }
 
 std::unique_ptr<TlsContext> TlsContext::makeServer(const ListenerTlsConfig& config, std::string* error) {
@@ -379,7 +396,10 @@ TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, TlsContext& context
       }
       facts_.sni = server_name;
     }
-    if (SSL_SESSION* session = context_.cachedSession()) SSL_set_session(ssl_, session);
+    if (SSL_SESSION* session = context_.takeSession()) {
+      SSL_set_session(ssl_, session);
+      SSL_SESSION_free(session);
+    }
   }
   inner_->setHandler(this);
 }

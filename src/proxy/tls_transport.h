@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,16 +78,21 @@ class TlsContext {
   uint64_t ticketRotationNs() const { return ticket_rotation_ns_; }
   bool server() const { return server_; }
 
-  // Client side: the last session per context, offered on the next connect so
-  // reconnects resume. Owned reference.
-  SSL_SESSION* cachedSession() const { return session_; }
+  // Client side: sessions (tickets) the server gave us, so that reconnects
+  // resume. Each is offered once, newest first (RFC 8446 C.4: connections
+  // opening together must not share a ticket, which servers may refuse); when
+  // none is left, the newest is offered again. takeSession() returns an owned
+  // reference (or null); storeSession() takes one.
+  SSL_SESSION* takeSession();
   void storeSession(SSL_SESSION* session);
+  static constexpr size_t kMaxSessions = 16;
 
  private:
   TlsContext(SSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
   SSL_CTX* ctx_;
   bool server_;
-  SSL_SESSION* session_ = nullptr;
+  std::deque<SSL_SESSION*> sessions_;  // unused, oldest first
+  SSL_SESSION* newest_ = nullptr;       // the last one stored, even once taken
   uint64_t ticket_rotation_ns_ = 0;
 };
 

@@ -191,3 +191,38 @@ TEST_F(TlsTransportTest, SecondConnectionResumesTheSession) {
 
 }  // namespace
 }  // namespace grpcscope
+
+namespace grpcscope {
+namespace {
+
+// Each stored session is offered once, newest first; with none left the
+// newest is offered again (connections opening together must not share a
+// TLS 1.3 ticket).
+TEST(TlsSessionCacheTest, SessionsAreOfferedOnceNewestFirst) {
+  std::string error;
+  UpstreamTlsConfig config;
+  auto ctx = TlsContext::makeClient(config, &error);
+  ASSERT_TRUE(ctx) << error;
+  EXPECT_EQ(ctx->takeSession(), nullptr);
+  SSL_SESSION* older = SSL_SESSION_new();
+  SSL_SESSION* newer = SSL_SESSION_new();
+  ctx->storeSession(older);  // the context owns these references now
+  ctx->storeSession(newer);
+  SSL_SESSION* first = ctx->takeSession();
+  SSL_SESSION* second = ctx->takeSession();
+  SSL_SESSION* third = ctx->takeSession();
+  EXPECT_EQ(first, newer);
+  EXPECT_EQ(second, older);
+  EXPECT_EQ(third, newer);  // none left: the newest again
+  for (SSL_SESSION* s : {first, second, third}) SSL_SESSION_free(s);
+  for (size_t i = 0; i < TlsContext::kMaxSessions + 5; ++i) ctx->storeSession(SSL_SESSION_new());
+  size_t offered = 0;
+  std::vector<SSL_SESSION*> taken;
+  for (size_t i = 0; i < TlsContext::kMaxSessions + 5; ++i) taken.push_back(ctx->takeSession());
+  for (size_t i = 1; i < taken.size(); ++i) offered += taken[i] != taken[0] ? 1 : 0;
+  EXPECT_EQ(offered, TlsContext::kMaxSessions - 1) << "at most kMaxSessions are kept";
+  for (SSL_SESSION* s : taken) SSL_SESSION_free(s);
+}
+
+}  // namespace
+}  // namespace grpcscope
