@@ -5,7 +5,8 @@
 #      the integration tests once more over TLS on both legs
 #      (GRPCSCOPE_TEST_TLS=1: TLS-serving echo server, the proxy terminating
 #      and originating TLS, TLS clients; see test/integration/README.md)
-#   3. the suite once more under ASan + UBSan (build-asan/):
+#   3. the suite once more under ASan + UBSan (build-asan/, -O1 -g: the level
+#      the sanitizers recommend, and a third quicker to build than -O2):
 #      - the unit tests built with the sanitizers (ctest --preset asan),
 #      - the integration tests against the sanitized grpcscope binary
 #        (GRPCSCOPE_BINARY=build-asan/grpcscope). Those tests run the proxy as
