@@ -269,6 +269,10 @@ int AdminServer::route(mg_connection* conn) {
       sendError(conn, 503, "measurement is off (--measure=false): no events", head);
       return 503;
     }
+    if (head) {
+      send(conn, 200, "text/event-stream", "", true);
+      return 200;
+    }
     serveEvents(conn);
     return 200;
   }
