@@ -143,6 +143,7 @@ struct FlowControlEvent {
   int32_t stream_id = 0;     // 0: the connection window
   uint64_t at_ns = 0;
   bool blocked = true;
+  bool connection_window = false;  // blocked events: the connection window was closed (not only the stream's)
   uint64_t blocked_ns = 0;   // unblocked events: how long it was blocked
   size_t pending_bytes = 0;  // bytes waiting when it changed state
 };

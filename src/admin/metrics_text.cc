@@ -159,6 +159,9 @@ std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) 
                              "Time relayed bytes waited because the hop's peer's window was closed.", T::Counter);
   auto& stalls = out.family("grpcscope_flow_control_stalls_total",
                             "Times relayed bytes waited because the hop's peer's window was closed.", T::Counter);
+  auto& conn_stalls = out.family("grpcscope_flow_control_connection_stalls_total",
+                                 "Of those stalls, the ones where the connection window (not only the stream's) was closed.",
+                                 T::Counter);
   auto& wu = out.family("grpcscope_window_updates_total", "WINDOW_UPDATE frames per hop and direction.", T::Counter);
   auto& wu_bytes = out.family("grpcscope_window_update_bytes_total",
                               "Window increments (bytes) per hop and direction.", T::Counter);
@@ -207,6 +210,7 @@ std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) 
     Families::histogram(reuse, hop, hs.streams_per_connection);
     Families::counter(stall_s, hop, static_cast<double>(hs.stall_ns) / 1e9);
     Families::counter(stalls, hop, static_cast<double>(hs.stalls));
+    Families::counter(conn_stalls, hop, static_cast<double>(hs.connection_stalls));
     Families::counter(idle_pings, hop, static_cast<double>(hs.pings_without_data));
     Families::histogram(rtt, hop, hs.ping_rtt);
     Families::histogram(ping_gap, hop, hs.ping_interval);

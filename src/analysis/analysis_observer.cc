@@ -405,7 +405,7 @@ void AnalysisObserver::onFlowControl(const FlowControlEvent& ev) {
   Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
   if (ev.blocked) {
     ++hs.stalls;
-    if (ev.stream_id == 0) ++hs.connection_stalls;
+    if (ev.stream_id == 0 || ev.connection_window) ++hs.connection_stalls;
     if (cn) ++cn->view.legs[h].stalls;
     if (c) {
       ++c->rec.stalls;

@@ -59,7 +59,7 @@ struct HopStats {
   std::array<uint64_t, 2> settings_frames{};
   uint64_t stalls = 0;                           // this hop's peer's windows closed with bytes waiting
   uint64_t stall_ns = 0;
-  uint64_t connection_stalls = 0;                // of those, on the connection window
+  uint64_t connection_stalls = 0;                // of those, with the connection window closed
   std::array<uint64_t, 2> window_updates{};
   std::array<uint64_t, 2> window_update_bytes{};
   std::array<uint64_t, 2> pings{};               // not ACKs

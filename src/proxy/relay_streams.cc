@@ -349,10 +349,12 @@ void ConnectionRelay::checkFlowBlocked() {
       int32_t sid = hop == 0 ? sr.down_id : sr.up_id;
       size_t pending = hop == 0 ? sr.to_downstream.size() : sr.to_upstream.size();
       bool blocked = false;
+      bool by_connection = false;
       if (pending > 0 && sid != 0 && leg.session && !(hop == 0 ? sr.down_closed : sr.up_closed)) {
         int32_t stream_window = nghttp2_session_get_stream_remote_window_size(leg.session, sid);
         int32_t conn_window = nghttp2_session_get_remote_window_size(leg.session);
         blocked = stream_window <= 0 || conn_window <= 0;
+        by_connection = conn_window <= 0;
       }
       if (blocked == (sr.blocked_since_ns[hop] != 0)) {
         if (blocked) ++blocked_streams_;
@@ -364,6 +366,7 @@ void ConnectionRelay::checkFlowBlocked() {
       ev.stream_id = sid;
       ev.at_ns = now;
       ev.blocked = blocked;
+      ev.connection_window = by_connection;
       ev.pending_bytes = pending;
       if (blocked) {
         sr.blocked_since_ns[hop] = now;

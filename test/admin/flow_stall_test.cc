@@ -42,6 +42,10 @@ TEST_F(FlowStallTest, SlowReaderStallsAreReported) {
   double stalls = sampleValue(m, "grpcscope_flow_control_stalls_total", {{"hop", "downstream"}}).value_or(0);
   double stall_s = sampleValue(m, "grpcscope_flow_control_stall_seconds_total", {{"hop", "downstream"}}).value_or(0);
   EXPECT_GT(stalls, 0);
+  std::cout << "downstream: " << stalls << " stalls (" << sampleValue(m, "grpcscope_flow_control_connection_stalls_total",
+                                                                   {{"hop", "downstream"}})
+                                                           .value_or(-1)
+            << " with the connection window closed), " << stall_s << " s\n";
   // 768 KiB through a 64 KiB window read at ~800 KiB/s: most of the call is spent waiting.
   EXPECT_GT(stall_s, 0.2) << "read took " << read_s << " s";
   EXPECT_LE(stall_s, read_s + 1.0);

@@ -144,9 +144,27 @@ TEST_F(AnalysisObserverTest, StallStillOpenAtTheEndCountsUntilTheEnd) {
   u.blocked_ns = 600'000'000;
   obs_.onFlowControl(u);  // the relay reports the end after the close
   WorkerStats s = stats();
+  EXPECT_EQ(s.hops[0].stalls, 1u);
+  EXPECT_EQ(s.hops[0].connection_stalls, 0u);  // the stream's window only
   EXPECT_EQ(s.methods["pkg.Svc/A"].stalls, 1u);
   EXPECT_EQ(s.methods["pkg.Svc/A"].stall_ns, 500'000'000u);
   EXPECT_EQ(s.hops[0].stall_ns, 600'000'000u);
+}
+
+TEST_F(AnalysisObserverTest, StallsOnTheConnectionWindowAreCountedApart) {
+  open();
+  request(1, "/pkg.Svc/A");
+  FlowControlEvent b;
+  b.conn = ref(Hop::kUpstream);
+  b.stream_id = 101;
+  b.at_ns = 2'100'000'000;
+  b.blocked = true;
+  b.connection_window = true;
+  obs_.onFlowControl(b);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.hops[1].stalls, 1u);
+  EXPECT_EQ(s.hops[1].connection_stalls, 1u);
+  EXPECT_EQ(s.methods["pkg.Svc/A"].stalls, 1u);  // the upstream stream id found its call
 }
 
 TEST_F(AnalysisObserverTest, MethodsBeyondTheCapCountAsOther) {
