@@ -58,7 +58,9 @@ void sendError(mg_connection* conn, int status, const std::string& message, bool
 }
 
 // civetweb wants numeric addresses: resolve a name such as "localhost" first.
-std::string listeningPorts(const HostPort& admin, std::string* error) {
+// The admin host as a numeric address (civetweb takes no names such as
+// "localhost"), or "" with *error set.
+std::string numericHost(const HostPort& admin, std::string* error) {
   std::string host = admin.host.empty() ? "0.0.0.0" : admin.host;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -70,40 +72,36 @@ std::string listeningPorts(const HostPort& admin, std::string* error) {
     return "";
   }
   char text[INET6_ADDRSTRLEN] = {};
-  int family = res->ai_family;
-  if (family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, text, sizeof text);
-  } else {
-    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
-  }
+  getnameinfo(res->ai_addr, res->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST);
   freeaddrinfo(res);
-  std::string port = std::to_string(admin.port);
-  return family == AF_INET6 ? "[" + std::string(text) + "]:" + port : std::string(text) + ":" + port;
+  return text;
 }
 
-// Why binding `ports` ("1.2.3.4:80" or "[::1]:80") fails, or "" if it does not.
-std::string bindError(const std::string& ports) {
-  size_t colon = ports.rfind(':');
-  std::string host = ports.substr(0, colon);
-  uint16_t port = static_cast<uint16_t>(std::stoi(ports.substr(colon + 1)));
-  bool v6 = host.front() == '[';
-  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return std::strerror(errno);
-  int rc;
-  if (v6) {
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(port);
-    inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &sa.sin6_addr);
-    rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  } else {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-    rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+// A numeric IPv4 or IPv6 address and a port as a socket address; 0 if `host` is neither.
+socklen_t socketAddress(const std::string& host, uint16_t port, sockaddr_storage* out) {
+  *out = {};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    return sizeof *v4;
   }
-  std::string error = rc != 0 ? std::strerror(errno) : "";
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    return sizeof *v6;
+  }
+  return 0;
+}
+
+// Why binding host:port fails, or "" if it does not.
+std::string bindError(const std::string& host, uint16_t port) {
+  sockaddr_storage sa;
+  socklen_t len = socketAddress(host, port, &sa);
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (len == 0 || fd < 0) return std::strerror(errno);
+  std::string error = bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 ? std::strerror(errno) : "";
   close(fd);
   return error;
 }
@@ -138,8 +136,14 @@ std::string AdminServer::start(uint16_t* bound_port) {
   static const unsigned init = mg_init_library(0);
   (void)init;
   std::string error;
-  std::string ports = listeningPorts(config_.admin, &error);
-  if (ports.empty()) return error;
+  host_ = numericHost(config_.admin, &error);
+  if (host_.empty()) return error;
+  if (host_.find(':') != std::string::npos && mg_check_feature(8) == 0) {
+    return "--admin " + config_.admin.toString() +
+           ": IPv6 is not available (this civetweb is built without it); use an IPv4 address such as 127.0.0.1";
+  }
+  std::string port_text = std::to_string(config_.admin.port);
+  std::string ports = host_.find(':') != std::string::npos ? "[" + host_ + "]:" + port_text : host_ + ":" + port_text;
   std::string threads = std::to_string(kAdminThreads);
   const char* options[] = {"listening_ports", ports.c_str(), "num_threads", threads.c_str(),
                            "enable_keep_alive", "yes", "request_timeout_ms", "30000", nullptr};
@@ -160,7 +164,7 @@ std::string AdminServer::start(uint16_t* bound_port) {
   error_data.text_buffer_size = sizeof text;
   ctx_ = mg_start2(&init_data, &error_data);
   if (!ctx_) {
-    std::string cause = bindError(ports);  // civetweb's own text does not say why
+    std::string cause = bindError(host_, config_.admin.port);  // civetweb's own text does not say why
     return "--admin " + config_.admin.toString() + ": cannot listen: " +
            (!cause.empty() ? cause : text[0] ? std::string(text) : std::string("civetweb failed to start"));
   }
@@ -199,26 +203,14 @@ void AdminServer::stop() {
 }
 
 void AdminServer::wakeListener() const {
-  bool v6 = config_.admin.host.find(':') != std::string::npos;
-  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  // A wildcard address listens on loopback too; a specific one is reached as itself.
+  std::string host = host_ == "0.0.0.0" ? "127.0.0.1" : host_ == "::" ? "::1" : host_;
+  sockaddr_storage sa;
+  socklen_t len = socketAddress(host, bound_port_, &sa);
+  if (len == 0) return;
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return;
-  if (v6) {
-    sockaddr_in6 sa{};
-    sa.sin6_family = AF_INET6;
-    sa.sin6_port = htons(bound_port_);
-    sa.sin6_addr = in6addr_loopback;
-    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  } else {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(bound_port_);
-    // 0.0.0.0 listens on loopback too; a specific address is reached as itself.
-    if (config_.admin.host.empty() || config_.admin.host == "0.0.0.0" ||
-        inet_pton(AF_INET, config_.admin.host.c_str(), &sa.sin_addr) != 1) {
-      sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    }
-    connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  }
+  connect(fd, reinterpret_cast<sockaddr*>(&sa), len);
   close(fd);
 }
 

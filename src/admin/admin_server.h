@@ -53,6 +53,7 @@ class AdminServer {
   std::unique_ptr<SseHub> hub_;
   RateTracker rates_;
   mg_context* ctx_ = nullptr;
+  std::string host_;  // config_.admin's host, numeric
   uint16_t bound_port_ = 0;
   std::thread sampler_;
   std::mutex stop_mutex_;

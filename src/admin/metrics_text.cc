@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "analysis/grpc_codes.h"
@@ -225,18 +226,15 @@ std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) 
       Families::counter(pings, hd, static_cast<double>(hs.pings[d]));
       Families::counter(acks, hd, static_cast<double>(hs.ping_acks[d]));
     }
-    for (const auto& [code, n] : hs.goaway[0]) {
-      Families::counter(goaway, {{"error_code", h2ErrorName(code)}, {"hop", kHops[h]}}, static_cast<double>(n));
-    }
-    for (const auto& [code, n] : hs.goaway[1]) {
-      Families::counter(goaway_sent, {{"error_code", h2ErrorName(code)}, {"hop", kHops[h]}}, static_cast<double>(n));
-    }
-    for (const auto& [code, n] : hs.rst[0]) {
-      Families::counter(rst, {{"error_code", h2ErrorName(code)}, {"hop", kHops[h]}}, static_cast<double>(n));
-    }
-    for (const auto& [code, n] : hs.rst[1]) {
-      Families::counter(rst_sent, {{"error_code", h2ErrorName(code)}, {"hop", kHops[h]}}, static_cast<double>(n));
-    }
+    auto byCode = [&](MetricFamily& f, const std::map<uint32_t, uint64_t>& counts) {
+      for (const auto& [code, n] : counts) {
+        Families::counter(f, {{"error_code", h2ErrorName(code)}, {"hop", kHops[h]}}, static_cast<double>(n));
+      }
+    };
+    byCode(goaway, hs.goaway[0]);  // received
+    byCode(goaway_sent, hs.goaway[1]);
+    byCode(rst, hs.rst[0]);
+    byCode(rst_sent, hs.rst[1]);
     for (const auto& [key, n] : hs.tls_handshakes) {
       const auto& [version, alpn, resumed] = key;
       Families::counter(tls_n,

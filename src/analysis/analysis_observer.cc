@@ -109,11 +109,11 @@ AnalysisObserver::Conn* AnalysisObserver::conn(uint64_t id) {
   return it == conns_.end() ? nullptr : &it->second;
 }
 
-AnalysisObserver::Call* AnalysisObserver::call(uint64_t conn_id, Hop hop, int32_t stream_id) {
+AnalysisObserver::Call* AnalysisObserver::call(uint64_t conn_id, Hop hop, int32_t stream_id, Conn* c) {
   if (stream_id == 0) return nullptr;
   int32_t down_id = stream_id;
   if (hop == Hop::kUpstream) {
-    Conn* c = conn(conn_id);
+    if (!c) c = conn(conn_id);
     if (!c) return nullptr;
     auto it = c->up_to_down.find(stream_id);
     if (it == c->up_to_down.end()) return nullptr;
@@ -130,9 +130,6 @@ MethodStats& AnalysisObserver::methodStats(const std::string& method) {
   return stats_.methods[method];
 }
 
-void AnalysisObserver::noteFrame(const ConnectionRef& ref) {
-  if (Conn* c = conn(ref.id)) c->view.legs[hopIndex(ref.hop)].frames_since_ping = true;
-}
 
 void AnalysisObserver::onConnectionOpen(const ConnectionOpenEvent& ev) {
   int h = hopIndex(ev.conn.hop);
@@ -244,8 +241,9 @@ void AnalysisObserver::onStreamMapped(const StreamMapEvent& ev) {
 void AnalysisObserver::onHeaders(const HeadersEvent& ev) {
   int h = hopIndex(ev.conn.hop);
   ++stats_.hops[h].headers_frames[dirIndex(ev.direction)];
-  noteFrame(ev.conn);
-  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
+  Conn* cn = conn(ev.conn.id);
+  if (cn) cn->view.legs[h].frames_since_ping = true;
+  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id, cn);
   if (!c) return;
   CallRecord& r = c->rec;
   bool received = ev.direction == Direction::kReceived;
@@ -299,7 +297,7 @@ void AnalysisObserver::onData(const DataEvent& ev) {
     leg.frames_since_ping = true;
   }
   if (ev.direction == Direction::kSent) ++hs.data_frames[d];
-  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
+  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id, cn);
   if (!c) return;
   CallRecord& r = c->rec;
   if (ev.direction == Direction::kReceived) {
@@ -402,7 +400,7 @@ void AnalysisObserver::onFlowControl(const FlowControlEvent& ev) {
   int h = hopIndex(ev.conn.hop);
   HopStats& hs = stats_.hops[h];
   Conn* cn = conn(ev.conn.id);
-  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
+  Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id, cn);
   if (ev.blocked) {
     ++hs.stalls;
     if (ev.stream_id == 0 || ev.connection_window) ++hs.connection_stalls;

@@ -120,10 +120,10 @@ class AnalysisObserver final : public Observer {
   };
 
   Conn* conn(uint64_t id);
-  Call* call(uint64_t conn_id, Hop hop, int32_t stream_id);
+  // The call of a stream on either hop; `c` saves the connection lookup when the caller has it.
+  Call* call(uint64_t conn_id, Hop hop, int32_t stream_id, Conn* c = nullptr);
   MethodStats& methodStats(const std::string& method);
   void finishCall(Call& c, uint64_t at_ns);
-  void noteFrame(const ConnectionRef& ref);
 
   uint32_t worker_;
   AnalysisConfig config_;
