@@ -160,6 +160,16 @@ TEST_F(AdminApiTest, AnAdminPortInUseIsOneLineAndExit2) {
   EXPECT_NE(r.err.find("--admin"), std::string::npos) << r.err;
 }
 
+TEST_F(AdminApiTest, AnIpv6AdminAddressIsOneLineAndExit2) {
+  SKIP_IF_DIRECT("the admin endpoint belongs to the proxy");
+  RunResult r = runProcess({ProxyProcess::binaryPath(), "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1",
+                            "--admin", "[::1]:0"},
+                           std::chrono::milliseconds(20000));
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("--admin [::1]:0: IPv6 is not available"), std::string::npos) << r.err;
+}
+
 TEST_F(AdminApiTest, MeasurementOffRelaysAndServesNoStatistics) {
   SKIP_IF_DIRECT("the admin endpoint belongs to the proxy");
   startServer();
