@@ -126,15 +126,16 @@ if [[ "${GRPCSCOPE_FULL_ASAN:-0}" == 1 ]]; then
   finish
 fi
 
+# wire_profile_test lives beside its library (cmake/wire_profile.cmake), not in test/unit/.
 echo "test: cmake --preset asan; building grpcscope and the unit tests with ASan + UBSan"
 asan_ok=1
 cmake --preset asan >/dev/null || asan_ok=0
 if [[ $asan_ok == 1 ]]; then
   if [[ -f build-asan/build.ninja ]]; then
-    cmake --build --preset asan -j"$jobs" --target grpcscope test/unit/all || asan_ok=0
+    cmake --build --preset asan -j"$jobs" --target grpcscope wire_profile_test test/unit/all || asan_ok=0
   else
     # Makefile generator: each build directory has its own "all".
-    cmake --build --preset asan -j"$jobs" --target grpcscope && make -C build-asan/test/unit -j"$jobs" all ||
+    cmake --build --preset asan -j"$jobs" --target grpcscope wire_profile_test && make -C build-asan/test/unit -j"$jobs" all ||
       asan_ok=0
   fi
 fi
