@@ -55,6 +55,10 @@ struct BackoffConfig {
 struct LimitConfig {
   uint32_t max_stream_window = 16u << 20;       // cap on a stream window offered to a peer
   uint32_t max_connection_window = 16u << 20;   // cap on a connection window offered to a peer
+  // Bytes of one connection's streams, per direction, held here with their
+  // connection window already returned to the sender (so that a stream whose
+  // reader is slow blocks only itself). One stream window at the cap.
+  uint32_t max_connection_buffer = 16u << 20;
   uint32_t write_high_water = 1u << 20;         // pending bytes toward one socket before reading the other leg pauses
   uint32_t max_header_list_size = 64u << 10;    // larger header lists close the connection (ENHANCE_YOUR_CALM)
   uint32_t max_concurrent_streams = 1000;       // offered to clients when the server sets no limit

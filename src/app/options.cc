@@ -269,6 +269,10 @@ const std::vector<Setting>& settings() {
     s.push_back(size("limits.max_connection_window", "--max-connection-window", l,
                      "Cap on a connection flow-control window offered to a peer (65535..2^31-1).",
                      [](Config& c) -> uint32_t& { return c.limits.max_connection_window; }, 65535, kMaxWindow));
+    s.push_back(size("limits.max_connection_buffer", "--max-connection-buffer", l,
+                     "Bytes of one connection held for streams whose reader is slow, with their connection "
+                     "window already returned to the sender (64KiB..2^31-1).",
+                     [](Config& c) -> uint32_t& { return c.limits.max_connection_buffer; }, 65536, kMaxWindow));
     s.push_back(size("limits.write_high_water", "--write-high-water", l,
                      "Bytes pending toward one socket before reading the other leg pauses (1KiB..1GiB).",
                      [](Config& c) -> uint32_t& { return c.limits.write_high_water; }, 1024, uint64_t{1} << 30));

@@ -50,7 +50,7 @@ ConnectionRelay::~ConnectionRelay() {
 LiveConnectionFacts ConnectionRelay::liveFacts() const {
   LiveConnectionFacts facts;
   facts.id = id_;
-  facts.buffered_bytes = buffered_bytes_;
+  facts.buffered_bytes = bufferedBytes();
   for (const Leg* leg : {&downstream_, &upstream_}) {
     LiveLegFacts& out = facts.legs[leg->hop_ == Hop::kDownstream ? 0 : 1];
     out.open = leg->transport_open;
@@ -317,29 +317,58 @@ void ConnectionRelay::startDownstream(const nghttp2_settings_entry* iv, size_t n
 // ---------------------------------------------------------------------------
 // Bytes in, frames out
 
+// The server's bytes reach nghttp2 through the shutdown-notice filter.
+class ConnectionRelay::UpstreamInput final : public ShutdownNoticeFilter::Sink {
+ public:
+  explicit UpstreamInput(ConnectionRelay* relay) : relay_(relay) {}
+  bool pass(const uint8_t* data, size_t len) override { return relay_->receive(relay_->upstream_, data, len); }
+  void notice(std::string_view frame, std::string_view debug_data) override {
+    relay_->onShutdownNotice(frame, debug_data);
+  }
+
+ private:
+  ConnectionRelay* relay_;
+};
+
 void ConnectionRelay::onLegData(Leg& leg, const uint8_t* data, size_t len) {
   if (!leg.session) return;
-  ssize_t rv = nghttp2_session_mem_recv(leg.session, data, len);
-  if (rv < 0) {
-    spdlog::debug("[W{}][C{}] {} session error: {}", ctx_.worker_id, id_, hopName(leg.hop_),
-                  nghttp2_strerror(static_cast<int>(rv)));
-    switch (rv) {
-      case NGHTTP2_ERR_BAD_CLIENT_MAGIC:
-        failConnection(leg, NGHTTP2_PROTOCOL_ERROR, "bad_preface", CloseReason::kProtocolError);
-        break;
-      case NGHTTP2_ERR_FLOODED:
-        failConnection(leg, NGHTTP2_ENHANCE_YOUR_CALM, "flood", CloseReason::kFlood);
-        break;
-      case NGHTTP2_ERR_CALLBACK_FAILURE:
-        // Our callbacks fail only for an oversized header list.
-        failConnection(leg, NGHTTP2_ENHANCE_YOUR_CALM, "header_list_too_large", CloseReason::kFlood);
-        break;
-      default:
-        failConnection(leg, NGHTTP2_PROTOCOL_ERROR, "protocol", CloseReason::kProtocolError);
-        break;
-    }
+  if (leg.hop_ == Hop::kUpstream) {
+    UpstreamInput sink(this);
+    notice_filter_.feed(data, len, sink);
+  } else {
+    receive(leg, data, len);
   }
   flush();
+}
+
+// Hands bytes to the leg's session; false when it found a connection error.
+bool ConnectionRelay::receive(Leg& leg, const uint8_t* data, size_t len) {
+  if (!leg.session) return false;
+  ssize_t rv = nghttp2_session_mem_recv(leg.session, data, len);
+  if (rv >= 0) return true;
+  spdlog::debug("[W{}][C{}] {} session error: {}", ctx_.worker_id, id_, hopName(leg.hop_),
+                nghttp2_strerror(static_cast<int>(rv)));
+  switch (rv) {
+    case NGHTTP2_ERR_BAD_CLIENT_MAGIC:
+      failConnection(leg, NGHTTP2_PROTOCOL_ERROR, "bad_preface", CloseReason::kProtocolError);
+      break;
+    case NGHTTP2_ERR_FLOODED:
+      // Its queue of SETTINGS and PING ACKs passed --max-outbound-ack.
+      failConnection(leg, NGHTTP2_ENHANCE_YOUR_CALM, "flood", CloseReason::kFlood);
+      break;
+    case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS:
+      // CVE-2024-27316: a header block split into endless CONTINUATION frames.
+      failConnection(leg, NGHTTP2_ENHANCE_YOUR_CALM, "continuation_flood", CloseReason::kFlood);
+      break;
+    case NGHTTP2_ERR_CALLBACK_FAILURE:
+      // Our callbacks fail only for an oversized header list.
+      failConnection(leg, NGHTTP2_ENHANCE_YOUR_CALM, "header_list_too_large", CloseReason::kFlood);
+      break;
+    default:
+      failConnection(leg, NGHTTP2_PROTOCOL_ERROR, "protocol", CloseReason::kProtocolError);
+      break;
+  }
+  return false;
 }
 
 void ConnectionRelay::failConnection(Leg& leg, uint32_t error_code, std::string_view kind, CloseReason reason) {
@@ -364,6 +393,7 @@ void ConnectionRelay::failConnection(Leg& leg, uint32_t error_code, std::string_
       nghttp2_session_terminate_session2(leg.session, nghttp2_session_get_last_proc_stream_id(leg.session),
                                          error_code);
       leg.goaway_sent_code = error_code;
+      ++leg.goaways_unsent;
     }
     // Nothing more is read from this peer; the GOAWAY goes out with the next flush.
     leg.transport->stopReading();
@@ -482,10 +512,10 @@ void ConnectionRelay::flush() {
   in_flush_ = false;
 }
 
-bool ConnectionRelay::pump(Leg& leg) {
+bool ConnectionRelay::pump(Leg& leg, bool past_high_water) {
   if (!leg.session || !leg.transport_open || leg.transport->closing()) return false;
   bool any = false;
-  while (leg.transport->pendingBytes() < config_.limits.write_high_water) {
+  while (past_high_water || leg.transport->pendingBytes() < config_.limits.write_high_water) {
     const uint8_t* data = nullptr;
     ssize_t n = nghttp2_session_mem_send(leg.session, &data);
     if (n < 0) {

@@ -22,6 +22,7 @@
 #include <grpcscope/observer.h>
 
 #include "proxy/header_block.h"
+#include "proxy/shutdown_notice_filter.h"
 #include "proxy/stream_relay.h"
 #include "proxy/transport.h"
 #include "proxy/upstream_backoff.h"
@@ -86,6 +87,12 @@ class ConnectionRelay {
     nghttp2_session* session = nullptr;
     HeaderBlock incoming;          // the header block being received
     uint64_t streams = 0;
+    // Flow-control accounting of the bytes this leg's peer sent that wait in
+    // stream queues for the other leg (docs/architecture.md "The backpressure
+    // chain"): their stream window is returned when the other leg takes them,
+    // their connection window at once, within --max-connection-buffer.
+    size_t buffered = 0;
+    size_t connection_owed = 0;  // of `buffered`, bytes whose connection window is not yet returned
 
     // PINGs relayed to this leg's peer, awaiting its ACK (RTT measured on this hop).
     struct PendingPing {
@@ -98,6 +105,17 @@ class ConnectionRelay {
     std::array<uint32_t, 7> offered{};
     std::array<bool, 7> offered_set{};
     uint32_t goaway_sent_code = kNoReset;
+    // Frames leave in the order their originals arrived (RFC 9113 section
+    // 5.1 says nothing of it, but peers read meaning into it: a PING right
+    // after a GOAWAY is the server's shutdown round trip). nghttp2 sends
+    // PINGs ahead of a GOAWAY submitted earlier, so relayed PINGs wait here
+    // while a GOAWAY submitted to this leg is not yet serialized.
+    int goaways_unsent = 0;
+    struct HeldPing {
+      uint8_t flags;
+      uint8_t opaque[8];
+    };
+    std::vector<HeldPing> held_pings;
     bool violation_reported = false;
     // Rapid-reset guard (CVE-2023-44487): a token bucket over RST_STREAM received.
     double reset_tokens = -1;  // -1: not started
@@ -136,12 +154,14 @@ class ConnectionRelay {
   void onUpstreamFailed(const std::string& cause, bool count_for_backoff);
   void startDownstream(const nghttp2_settings_entry* iv, size_t niv);
   void onLegData(Leg& leg, const uint8_t* data, size_t len);
+  bool receive(Leg& leg, const uint8_t* data, size_t len);
+  void onShutdownNotice(std::string_view frame, std::string_view debug_data);
   void onLegEnd(Leg& leg, bool reset, std::string_view cause);
   void onLegClosed(Leg& leg);
   void failConnection(Leg& leg, uint32_t error_code, std::string_view kind, CloseReason reason);
   void closeLeg(Leg& leg, bool graceful, CloseReason reason, std::string_view detail);
   void flush();
-  bool pump(Leg& leg);
+  bool pump(Leg& leg, bool past_high_water = false);
   void updateReading();
   void checkFinished();
   void armTimer();
@@ -157,6 +177,9 @@ class ConnectionRelay {
   void answerLocally(StreamRelay& sr, int grpc_status, std::string_view message);
   void failUpstreamStreams(std::string_view cause);
   void releaseStream(StreamRelay& sr);
+  void holdFrom(Leg& from, size_t len);
+  void releaseFrom(Leg& from, int32_t stream_id, size_t n);
+  void returnConnectionWindow(Leg& from);
   void resumeTowards(Hop hop, StreamRelay& sr);
   void checkFlowBlocked();
 
@@ -165,6 +188,8 @@ class ConnectionRelay {
   void offerSettings(Leg& to, const nghttp2_settings_entry* iv, size_t niv);
   size_t mirrorableSettings(Hop from, const nghttp2_settings& settings, nghttp2_settings_entry* iv);
   void onPingRecv(Leg& leg, const nghttp2_ping& ping);
+  void submitPing(Leg& to, uint8_t flags, const uint8_t opaque[8]);
+  void onGoawaySerialized(Leg& leg);
   void onGoawayRecv(Leg& leg, const nghttp2_goaway& goaway);
   void onRstStreamRecv(Leg& leg, const nghttp2_rst_stream& rst);
   bool resetFlood(Leg& leg);
@@ -173,6 +198,10 @@ class ConnectionRelay {
   void submitGoaway(Leg& leg, uint32_t error_code, std::string_view debug);
   int32_t downstreamLastStreamFor(int32_t upstream_last);
   void emitSettings(Leg& leg, Direction dir, bool ack, const nghttp2_settings_entry* iv, size_t niv);
+
+  // Upstream input passes through this before nghttp2 (shutdown_notice_filter.h).
+  class UpstreamInput;
+  ShutdownNoticeFilter notice_filter_;
 
   RelayContext& ctx_;
   const Config& config_;
@@ -214,7 +243,7 @@ class ConnectionRelay {
   uint64_t connect_started_ns_ = 0;
   uint64_t upstream_setup_ns_ = 0;
   uint64_t dns_ns_ = 0;
-  size_t buffered_bytes_ = 0;  // bytes waiting in stream buffers, both directions
+  size_t bufferedBytes() const { return downstream_.buffered + upstream_.buffered; }
   size_t blocked_streams_ = 0; // stream-hops currently blocked by a peer window
 };
 

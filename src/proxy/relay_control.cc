@@ -159,12 +159,18 @@ int ConnectionRelay::onFrameSend(Leg& leg, const nghttp2_frame* frame) {
       break;
     }
     case NGHTTP2_GOAWAY: {
-      if (frame->goaway.error_code != NGHTTP2_NO_ERROR && !leg.violation_reported) {
-        // nghttp2 found the peer at fault by itself (bad frame, size, HPACK).
+      // A GOAWAY grpcscope submitted (relayed from the other peer, or its own
+      // answer to a fault it found) counts down; one it did not submit is
+      // nghttp2's own: it found this peer at fault (bad frame, size, HPACK,
+      // too many SETTINGS entries).
+      bool submitted = leg.goaways_unsent > 0;
+      onGoawaySerialized(leg);
+      if (!submitted && frame->goaway.error_code != NGHTTP2_NO_ERROR && !leg.violation_reported) {
         leg.violation_reported = true;
+        std::string_view why{reinterpret_cast<const char*>(frame->goaway.opaque_data), frame->goaway.opaque_data_len};
         ViolationEvent v;
         v.conn = leg.ref();
-        v.kind = "protocol";
+        v.kind = why.find("too many setting entries") != std::string_view::npos ? "settings_flood" : "protocol";
         v.error_code = frame->goaway.error_code;
         observer_.onViolation(v);
       }
@@ -194,6 +200,7 @@ int ConnectionRelay::onFrameSend(Leg& leg, const nghttp2_frame* frame) {
   if (leg.hop_ == Hop::kDownstream && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
       (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
     if (StreamRelay* sr = streamFor(leg, frame->hd.stream_id)) {
+      sr->response_end_sent = true;
       if (sr->server_reset != kNoReset && sr->up_closed) {
         nghttp2_submit_rst_stream(leg.session, NGHTTP2_FLAG_NONE, sr->down_id, sr->server_reset);
       } else if (sr->answered_locally && !sr->request_ended) {
@@ -206,6 +213,7 @@ int ConnectionRelay::onFrameSend(Leg& leg, const nghttp2_frame* frame) {
 }
 
 int ConnectionRelay::onFrameNotSend(Leg& leg, const nghttp2_frame* frame, int lib_error) {
+  if (frame->hd.type == NGHTTP2_GOAWAY) onGoawaySerialized(leg);
   spdlog::debug("[W{}][C{}][S{}] {} frame type {} not sent: {}", ctx_.worker_id, id_, frame->hd.stream_id,
                 hopName(leg.hop_), frame->hd.type, nghttp2_strerror(lib_error));
   return 0;
@@ -315,9 +323,7 @@ void ConnectionRelay::onPingRecv(Leg& leg, const nghttp2_ping& ping) {
       ev.rtt_ns = now - it->sent_ns;
       leg.pings.erase(it);
       observer_.onPing(ev);
-      if (far.session && far.transport_open) {
-        nghttp2_submit_ping(far.session, NGHTTP2_FLAG_ACK, ping.opaque_data);
-      }
+      if (far.session && far.transport_open) submitPing(far, NGHTTP2_FLAG_ACK, ping.opaque_data);
     } else {
       observer_.onPing(ev);  // an ACK for no PING of ours: reported, not relayed
     }
@@ -336,7 +342,55 @@ void ConnectionRelay::onPingRecv(Leg& leg, const nghttp2_ping& ping) {
     return;
   }
   far.pings.push_back({opaque, now});
-  nghttp2_submit_ping(far.session, NGHTTP2_FLAG_NONE, ping.opaque_data);
+  submitPing(far, NGHTTP2_FLAG_NONE, ping.opaque_data);
+}
+
+void ConnectionRelay::submitPing(Leg& to, uint8_t flags, const uint8_t opaque[8]) {
+  if (to.goaways_unsent > 0) {
+    Leg::HeldPing held{flags, {}};
+    std::memcpy(held.opaque, opaque, 8);
+    to.held_pings.push_back(held);  // bounded: max_outstanding_pings each way
+    return;
+  }
+  nghttp2_submit_ping(to.session, flags, opaque);
+}
+
+// A GOAWAY submitted to `leg` was serialized (or dropped): the PINGs that
+// arrived after it may follow now, in their order.
+void ConnectionRelay::onGoawaySerialized(Leg& leg) {
+  if (leg.goaways_unsent > 0) --leg.goaways_unsent;
+  if (leg.goaways_unsent > 0 || leg.held_pings.empty()) return;
+  std::vector<Leg::HeldPing> held;
+  held.swap(leg.held_pings);
+  for (const auto& p : held) nghttp2_submit_ping(leg.session, p.flags, p.opaque);
+}
+
+// The server's graceful-shutdown notice (shutdown_notice_filter.h): the client
+// gets the same frame, byte for byte, after every frame relayed before it.
+// Neither session treats it as a GOAWAY, so both legs go on opening streams
+// until the server's final GOAWAY, as the server expects.
+void ConnectionRelay::onShutdownNotice(std::string_view frame, std::string_view debug_data) {
+  GoawayEvent ev;
+  ev.conn = upstream_.ref();
+  ev.direction = Direction::kReceived;
+  ev.last_stream_id = static_cast<uint32_t>(kMaxStreamId);
+  ev.error_code = NGHTTP2_NO_ERROR;
+  ev.debug_data = debug_data;
+  observer_.onGoaway(ev);
+  spdlog::debug("[W{}][C{}] upstream GOAWAY received: shutdown notice (last stream 2^31-1) debug \"{}\"",
+                ctx_.worker_id, id_, debug_data);
+  Leg& down = downstream_;
+  if (state_ != State::kRelaying || !down.session || !down.transport_open || down.transport->closing() ||
+      down.goaway_sent_code != kNoReset) {
+    return;
+  }
+  // Outside any nghttp2 callback here (between two mem_recv runs): what the
+  // downstream session holds goes first, then the notice itself.
+  pump(down, true);
+  down.transport->queue(reinterpret_cast<const uint8_t*>(frame.data()), frame.size());
+  ev.conn = down.ref();
+  ev.direction = Direction::kSent;
+  observer_.onGoaway(ev);
 }
 
 // ---------------------------------------------------------------------------
@@ -366,20 +420,18 @@ void ConnectionRelay::onGoawayRecv(Leg& leg, const nghttp2_goaway& goaway) {
   Leg& far = other(leg);
   if (!far.session || !far.transport_open) return;
   if (leg.hop_ == Hop::kUpstream) {
+    // (The server's graceful-shutdown notice never gets here: see onShutdownNotice.)
     upstream_goaway_received_ = true;
-    if (goaway.last_stream_id == kMaxStreamId && goaway.error_code == NGHTTP2_NO_ERROR) {
-      // The graceful-shutdown notice (RFC 9113 section 6.8): same meaning downstream.
-      nghttp2_submit_shutdown_notice(far.session);
-      return;
-    }
     nghttp2_submit_goaway(far.session, NGHTTP2_FLAG_NONE, downstreamLastStreamFor(goaway.last_stream_id),
                           goaway.error_code, goaway.opaque_data, goaway.opaque_data_len);
     far.goaway_sent_code = goaway.error_code;
+    ++far.goaways_unsent;
   } else {
     // The client's last stream id names server-initiated (push) streams: none.
     nghttp2_submit_goaway(far.session, NGHTTP2_FLAG_NONE, goaway.last_stream_id, goaway.error_code,
                           goaway.opaque_data, goaway.opaque_data_len);
     far.goaway_sent_code = goaway.error_code;
+    ++far.goaways_unsent;
   }
 }
 
@@ -389,6 +441,7 @@ void ConnectionRelay::submitGoaway(Leg& leg, uint32_t error_code, std::string_vi
   nghttp2_submit_goaway(leg.session, NGHTTP2_FLAG_NONE, last, error_code,
                         reinterpret_cast<const uint8_t*>(debug.data()), debug.size());
   leg.goaway_sent_code = error_code;
+  ++leg.goaways_unsent;
 }
 
 void ConnectionRelay::onRstStreamRecv(Leg& leg, const nghttp2_rst_stream& rst) {

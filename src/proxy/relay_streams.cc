@@ -3,6 +3,8 @@
 // they came from only when the other leg's session took them.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "proxy/connection_relay.h"
 #include "proxy/grpc_status.h"
 #include "proxy/h2_callbacks.h"
@@ -130,7 +132,7 @@ int ConnectionRelay::onDataChunkRecv(Leg& leg, uint8_t flags, int32_t stream_id,
       return 0;
     }
     sr->to_upstream.append(data, len);
-    buffered_bytes_ += len;
+    holdFrom(leg, len);
     resumeTowards(Hop::kUpstream, *sr);
   } else {
     if (!sr || sr->down_closed || sr->answered_locally) {
@@ -138,7 +140,7 @@ int ConnectionRelay::onDataChunkRecv(Leg& leg, uint8_t flags, int32_t stream_id,
       return 0;
     }
     sr->to_downstream.append(data, len);
-    buffered_bytes_ += len;
+    holdFrom(leg, len);
     resumeTowards(Hop::kDownstream, *sr);
   }
   return 0;
@@ -164,9 +166,8 @@ ssize_t ConnectionRelay::readForLeg(Leg& leg, int32_t stream_id, uint8_t* buf, s
     // its session only flushes a last GOAWAY.
     if (upstream_gone_) return NGHTTP2_ERR_DEFERRED;
     size_t n = sr->to_upstream.read(buf, length);
-    buffered_bytes_ -= n;
-    // Taken by the upstream session: now the client may send that much more.
-    if (n > 0 && downstream_.session) nghttp2_session_consume(downstream_.session, sr->down_id, n);
+    // Taken by the upstream session: now the client may send that much more on this stream.
+    if (n > 0) releaseFrom(downstream_, sr->down_id, n);
     if (sr->to_upstream.empty() && sr->request_ended) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
       if (!sr->request_trailers.empty()) {
@@ -183,10 +184,7 @@ ssize_t ConnectionRelay::readForLeg(Leg& leg, int32_t stream_id, uint8_t* buf, s
   }
 
   size_t n = sr->to_downstream.read(buf, length);
-  buffered_bytes_ -= n;
-  if (n > 0 && upstream_.session && sr->up_id && !upstream_gone_) {
-    nghttp2_session_consume(upstream_.session, sr->up_id, n);
-  }
+  if (n > 0) releaseFrom(upstream_, sr->up_id, n);
   if (sr->to_downstream.empty()) {
     if (sr->response_ended) {
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -226,8 +224,7 @@ int ConnectionRelay::onStreamClose(Leg& leg, int32_t stream_id, uint32_t error_c
     sr->down_closed = true;
     // Response bytes the client will never read: give the server its window back.
     if (size_t n = sr->to_downstream.size()) {
-      if (upstream_.session && sr->up_id && !upstream_gone_) nghttp2_session_consume(upstream_.session, sr->up_id, n);
-      buffered_bytes_ -= n;
+      releaseFrom(upstream_, sr->up_id, n);
       sr->to_downstream.clear();
     }
     bool up_open = sr->up_id != 0 && !sr->up_closed && upstream_.session && !upstream_gone_;
@@ -236,8 +233,7 @@ int ConnectionRelay::onStreamClose(Leg& leg, int32_t stream_id, uint32_t error_c
       uint32_t code = sr->client_reset != kNoReset ? sr->client_reset : static_cast<uint32_t>(NGHTTP2_CANCEL);
       nghttp2_submit_rst_stream(upstream_.session, NGHTTP2_FLAG_NONE, sr->up_id, code);
       if (size_t n = sr->to_upstream.size()) {
-        nghttp2_session_consume(downstream_.session, stream_id, n);  // connection window only: stream is gone
-        buffered_bytes_ -= n;
+        releaseFrom(downstream_, 0, n);  // connection window only: the stream is gone
         sr->to_upstream.clear();
       }
     }
@@ -247,14 +243,16 @@ int ConnectionRelay::onStreamClose(Leg& leg, int32_t stream_id, uint32_t error_c
 
   sr->up_closed = true;
   if (size_t n = sr->to_upstream.size()) {
-    if (downstream_.session) nghttp2_session_consume(downstream_.session, sr->down_id, n);
-    buffered_bytes_ -= n;
+    releaseFrom(downstream_, sr->down_id, n);
     sr->to_upstream.clear();
   }
   if (!sr->down_closed && !sr->answered_locally) {
     uint32_t code = sr->server_reset != kNoReset ? sr->server_reset : error_code;
     if (sr->server_reset != kNoReset || (code != NGHTTP2_NO_ERROR && !sr->response_ended)) {
-      if (!sr->response_headers_sent || (sr->to_downstream.empty() && !sr->response_ended)) {
+      if (!sr->response_headers_sent || sr->response_end_sent || (sr->to_downstream.empty() && !sr->response_ended)) {
+        // Nothing of the response is waiting here (none began, or all of it,
+        // trailers included, is out already): the reset goes now. After the
+        // trailers it is the server's "stop sending" (RFC 9113 section 8.1).
         nghttp2_submit_rst_stream(downstream_.session, NGHTTP2_FLAG_NONE, sr->down_id, code);
       } else {
         // Relay what the server sent before the reset first (STYLE.md trap 7).
@@ -272,8 +270,7 @@ void ConnectionRelay::answerLocally(StreamRelay& sr, int grpc_status, std::strin
   sr.answered_locally = true;
   answered_any_locally_ = true;
   if (size_t n = sr.to_upstream.size()) {
-    nghttp2_session_consume(downstream_.session, sr.down_id, n);
-    buffered_bytes_ -= n;
+    releaseFrom(downstream_, sr.down_id, n);
     sr.to_upstream.clear();
   }
   if (!sr.response_headers_sent) {
@@ -307,8 +304,7 @@ void ConnectionRelay::failUpstreamStreams(std::string_view cause) {
     // The upstream session must not reach this relay again (it may be freed below).
     if (sr.up_id != 0 && upstream_.session) nghttp2_session_set_stream_user_data(upstream_.session, sr.up_id, nullptr);
     if (size_t n = sr.to_upstream.size()) {
-      nghttp2_session_consume(downstream_.session, sr.down_id, n);
-      buffered_bytes_ -= n;
+      releaseFrom(downstream_, sr.down_id, n);
       sr.to_upstream.clear();
     }
     if (!sr.response_ended) {
@@ -319,7 +315,8 @@ void ConnectionRelay::failUpstreamStreams(std::string_view cause) {
 }
 
 void ConnectionRelay::releaseStream(StreamRelay& sr) {
-  buffered_bytes_ -= sr.to_upstream.size() + sr.to_downstream.size();
+  if (size_t n = sr.to_upstream.size()) releaseFrom(downstream_, 0, n);
+  if (size_t n = sr.to_downstream.size()) releaseFrom(upstream_, 0, n);
   for (int hop = 0; hop < 2; ++hop) {
     if (sr.blocked_since_ns[hop]) {
       FlowControlEvent ev;
@@ -338,8 +335,46 @@ void ConnectionRelay::releaseStream(StreamRelay& sr) {
   }
 }
 
+// Flow-control accounting (RFC 9113 section 6.9; docs/architecture.md "The
+// backpressure chain"). A stream's window reopens only when the other leg
+// took its bytes: that carries a slow reader's pace back to its sender. The
+// connection window reopens as soon as the bytes are in a queue here, as a
+// gRPC peer does once it holds them, so that one stream whose far side does
+// not read never blocks the other streams of the connection. What the
+// connection window covers in queues is bounded by --max-connection-buffer;
+// past it, the connection window waits for the queues to drain.
+void ConnectionRelay::holdFrom(Leg& from, size_t len) {
+  from.buffered += len;
+  from.connection_owed += len;
+  returnConnectionWindow(from);
+}
+
+// `n` bytes from `from`'s peer left a queue: taken by the other leg, or
+// dropped. stream_id 0: the stream is gone, only the connection counts.
+void ConnectionRelay::releaseFrom(Leg& from, int32_t stream_id, size_t n) {
+  from.buffered -= n;
+  bool live = from.session && !(from.hop_ == Hop::kUpstream && upstream_gone_);
+  if (live && stream_id != 0) nghttp2_session_consume_stream(from.session, stream_id, n);
+  returnConnectionWindow(from);
+}
+
+void ConnectionRelay::returnConnectionWindow(Leg& from) {
+  size_t give = 0;
+  if (from.connection_owed > from.buffered) {  // owed bytes that left the queues
+    give = from.connection_owed - from.buffered;
+    from.connection_owed = from.buffered;
+  }
+  size_t covered = from.buffered - from.connection_owed;
+  size_t budget = config_.limits.max_connection_buffer;
+  size_t more = std::min(from.connection_owed, budget > covered ? budget - covered : 0);
+  from.connection_owed -= more;
+  give += more;
+  bool live = from.session && !(from.hop_ == Hop::kUpstream && upstream_gone_);
+  if (give > 0 && live) nghttp2_session_consume_connection(from.session, give);
+}
+
 void ConnectionRelay::checkFlowBlocked() {
-  if (buffered_bytes_ == 0 && blocked_streams_ == 0) return;
+  if (bufferedBytes() == 0 && blocked_streams_ == 0) return;
   uint64_t now = 0;
   blocked_streams_ = 0;
   for (auto& [id, srp] : streams_) {

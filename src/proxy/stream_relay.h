@@ -30,6 +30,7 @@ struct StreamRelay {
   HeaderBlock response_trailers;
   bool response_headers_sent = false; // response HEADERS submitted downstream
   bool response_ended = false;        // END_STREAM received from the server (or synthesized)
+  bool response_end_sent = false;     // the response's END_STREAM went out to the client
   bool downstream_deferred = false;
   uint32_t downstream_reset = kNoReset;  // server reset: relay after buffered bytes are out
 

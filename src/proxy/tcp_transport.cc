@@ -14,6 +14,13 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr size_t kMaxIov = 64;
 // A graceful close waits this long for queued output to leave before aborting.
 constexpr uint64_t kLingerMs = 5000;
+// After its FIN, a graceful close reads (and drops) what the peer still sends
+// until the peer's own FIN, at most this long. Closing a socket with unread
+// input makes the kernel send a TCP reset instead (RFC 9293 section 3.6.1's
+// "abort"), which the peer sees as a failure, and which can destroy the
+// GOAWAY it has not read yet (RFC 9113 section 6.8 asks senders of GOAWAY to
+// close the connection only after it was received).
+constexpr uint64_t kReadAfterFinMs = 1000;
 
 // Allocated per loop thread on first use, not as a thread_local array: static
 // TLS is reserved in every thread's stack, and threads with small stacks (the
@@ -131,7 +138,7 @@ void TcpTransport::onWrite(uv_write_t* req, int status) {
   self->out_.drain(written);
   if (self->close_when_drained_) {
     if (self->out_.empty()) {
-      self->closeNow();
+      self->finishGracefully();
     } else {
       self->flush();
     }
@@ -167,6 +174,10 @@ void TcpTransport::onRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (n == 0) return;  // EAGAIN
+  if (self->lingering_) {
+    self->closeNow();  // the peer's FIN (or an error): nothing left to wait for
+    return;
+  }
   self->stopReading();
   if (self->ended_ || !self->handler_) return;
   self->ended_ = true;
@@ -179,20 +190,51 @@ void TcpTransport::onRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 
 void TcpTransport::close(bool graceful) {
   if (closing_) {
-    if (!graceful && close_when_drained_) closeNow();
+    if (!graceful && (close_when_drained_ || lingering_)) closeNow();
     return;
   }
   closing_ = true;
   stopReading();
-  if (graceful && (!out_.empty() || in_flight_ > 0)) {
+  if (!graceful) {
+    closeNow();
+    return;
+  }
+  uv_timer_init(tcp_.loop, &linger_);
+  linger_.data = this;
+  linger_started_ = true;
+  if (!out_.empty() || in_flight_ > 0) {
     close_when_drained_ = true;
     flush();
-    uv_timer_init(tcp_.loop, &linger_);
-    linger_started_ = true;
     uv_timer_start(&linger_, &TcpTransport::onLingerTimeout, kLingerMs, 0);
     return;
   }
-  closeNow();
+  finishGracefully();
+}
+
+// Everything queued has left: FIN, then read until the peer's FIN.
+void TcpTransport::finishGracefully() {
+  close_when_drained_ = false;
+  if (handle_closed_) return;
+  if (ended_ || uv_shutdown(&shutdown_req_, stream(), &TcpTransport::onShutdown) != 0) {
+    closeNow();  // the peer is gone already, or the socket is
+    return;
+  }
+  shutdown_req_.data = this;
+}
+
+void TcpTransport::onShutdown(uv_shutdown_t* req, int status) {
+  auto* self = static_cast<TcpTransport*>(req->data);
+  if (status < 0 || self->handle_closed_) {
+    if (status != UV_ECANCELED) self->closeNow();
+    return;
+  }
+  self->lingering_ = true;
+  if (uv_read_start(self->stream(), &TcpTransport::onAlloc, &TcpTransport::onRead) != 0) {
+    self->closeNow();
+    return;
+  }
+  self->reading_ = true;
+  uv_timer_start(&self->linger_, &TcpTransport::onLingerTimeout, kReadAfterFinMs, 0);
 }
 
 void TcpTransport::onLingerTimeout(uv_timer_t* t) {

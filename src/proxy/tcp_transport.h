@@ -53,12 +53,15 @@ class TcpTransport final : public Transport {
   static void onConnect(uv_connect_t* req, int status);
   static void onClose(uv_handle_t* h);
   static void onLingerTimeout(uv_timer_t* t);
+  static void onShutdown(uv_shutdown_t* req, int status);
+  void finishGracefully();
   static void onLingerClosed(uv_handle_t* h);
   void closeNow();
 
   uv_tcp_t tcp_;
   uv_write_t write_req_;
   uv_connect_t connect_req_;
+  uv_shutdown_t shutdown_req_;
   uv_timer_t linger_;
   bool linger_started_ = false;
   std::function<void(int)> connect_done_;
@@ -69,6 +72,7 @@ class TcpTransport final : public Transport {
   bool want_reading_ = false;
   bool closing_ = false;
   bool close_when_drained_ = false;
+  bool lingering_ = false;  // FIN sent; reading (and dropping) until the peer's FIN
   bool handle_closed_ = false;
   bool ended_ = false;
   bool delete_on_close_ = false;

@@ -103,6 +103,31 @@ TEST_F(FrameRelayTest, ClientGoawayReachesServerUnchanged) {
   EXPECT_EQ(server_side_.outcome().goaway_debug, "client going away");
 }
 
+// A server that answered before reading the whole request ends the response
+// with trailers, then resets the stream with NO_ERROR so that the client stops
+// uploading (RFC 9113 section 8.1). The reset arrives in a later read, after
+// the trailers left for the client: it must follow them there.
+TEST_F(FrameRelayTest, ServerResetAfterTrailersReachesClient) {
+  client_.send(request() + frame(kData, 0, 1, grpcMessage(std::string(100, 'u'))));
+  ASSERT_TRUE(pumpUntil([&] { return hasFrame(server_side_, kData, 1); })) << server_side_.outcome().describe();
+  std::string response = hpackLiteral(":status", "200") + hpackLiteral("content-type", "application/grpc");
+  std::string trailers = hpackLiteral("grpc-status", "0");
+  server_side_.send(headersFrames(1, response, false) + frame(kData, 0, 1, grpcMessage("ok")) +
+                    headersFrames(1, trailers, true));
+  auto trailersSeen = [&] {
+    int headers = 0;
+    for (const auto& f : client_.outcome().frames) {
+      if (f.type == kHeaders && f.stream_id == 1) ++headers;
+    }
+    return headers == 2;
+  };
+  ASSERT_TRUE(pumpUntil(trailersSeen)) << client_.outcome().describe();
+  server_side_.send(rstStreamFrame(1, kNoError));
+  ASSERT_TRUE(pumpUntil([&] { return hasFrame(client_, kRstStream, 1); }))
+      << "the server's RST_STREAM after its trailers was not relayed: " << client_.outcome().describe();
+  EXPECT_EQ(code(*findFrame(client_, kRstStream, 1), 0), kNoError);
+}
+
 TEST_F(FrameRelayTest, StreamIdsMapInOrder) {
   std::string block = grpcRequestBlock("localhost", "/grpcscope.test.Echo/Unary");
   client_.send(headersFrames(1, block, false) + headersFrames(3, block, false) + headersFrames(5, block, false));

@@ -213,6 +213,10 @@ class ClientStreamCall final : public grpc::ServerReadReactor<EchoRequest> {
         Finish(grpc::Status::CANCELLED);
         return;
       }
+      if (first_.read_delay_ms() > 0) {
+        timer_.start(first_.read_delay_ms(), [this](bool) { StartRead(&request_); });
+        return;
+      }
     }
     StartRead(&request_);
   }
