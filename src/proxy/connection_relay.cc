@@ -28,7 +28,7 @@ void ConnectionRelay::Leg::onTransportData(const uint8_t* data, size_t len) { re
 void ConnectionRelay::Leg::onTransportEnd(bool reset, std::string_view cause) {
   relay_->onLegEnd(*this, reset, cause);
 }
-void ConnectionRelay::Leg::onTransportDrained() { relay_->flush(); }
+void ConnectionRelay::Leg::onTransportDrained() { relay_->onLegDrained(*this); }
 void ConnectionRelay::Leg::onTransportClosed() { relay_->onLegClosed(*this); }
 
 ConnectionRelay::ConnectionRelay(RelayContext& ctx, uint64_t id, std::unique_ptr<Transport> downstream)
@@ -461,6 +461,24 @@ void ConnectionRelay::closeLeg(Leg& leg, bool graceful, CloseReason reason, std:
   leg.transport->close(graceful);
 }
 
+// A write completed: relayed PINGs whose bytes it carried are on their way
+// now; their round trip is timed from here (not from nghttp2's serializing,
+// which may sit behind other output queued for the socket).
+void ConnectionRelay::onLegDrained(Leg& leg) {
+  if (!leg.pings.empty() && leg.transport) {
+    uint64_t written = leg.transport->bytesWritten();
+    uint64_t now = 0;
+    for (auto& p : leg.pings) {
+      if (p.queued && !p.written && written >= p.wire_end) {
+        if (now == 0) now = nowNs();
+        p.written = true;
+        p.sent_ns = now;
+      }
+    }
+  }
+  flush();
+}
+
 void ConnectionRelay::onLegClosed(Leg& leg) {
   leg.transport_open = false;
   bool down = leg.hop_ == Hop::kDownstream;
@@ -526,6 +544,12 @@ bool ConnectionRelay::pump(Leg& leg, bool past_high_water) {
     }
     if (n == 0) break;
     leg.transport->queue(data, static_cast<size_t>(n));
+    for (auto& p : leg.pings) {
+      if (!p.queued && p.sent_ns != 0) {  // serialized in this chunk (onFrameSend)
+        p.queued = true;
+        p.wire_end = leg.transport->bytesQueued();
+      }
+    }
     any = true;
   }
   return any;

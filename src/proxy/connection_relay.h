@@ -97,7 +97,10 @@ class ConnectionRelay {
     // PINGs relayed to this leg's peer, awaiting its ACK (RTT measured on this hop).
     struct PendingPing {
       uint64_t opaque;
-      uint64_t sent_ns;
+      uint64_t sent_ns;       // when it left (until then: when it was queued)
+      uint64_t wire_end = 0;  // transport bytesQueued() once its bytes were queued
+      bool queued = false;
+      bool written = false;
     };
     std::vector<PendingPing> pings;
 
@@ -158,6 +161,7 @@ class ConnectionRelay {
   void onShutdownNotice(std::string_view frame, std::string_view debug_data);
   void onLegEnd(Leg& leg, bool reset, std::string_view cause);
   void onLegClosed(Leg& leg);
+  void onLegDrained(Leg& leg);
   void failConnection(Leg& leg, uint32_t error_code, std::string_view kind, CloseReason reason);
   void closeLeg(Leg& leg, bool graceful, CloseReason reason, std::string_view detail);
   void flush();

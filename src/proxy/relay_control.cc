@@ -150,9 +150,10 @@ int ConnectionRelay::onFrameSend(Leg& leg, const nghttp2_frame* frame) {
       ev.opaque = opaqueOf(frame->ping.opaque_data);
       ev.at_ns = nowNs();
       if (!ev.ack) {
-        // RTT runs from the moment the PING leaves, not when it was queued.
+        // Serialized now; the RTT runs from the write that carries it
+        // (pump() and onLegDrained()), this is the fallback.
         for (auto& p : leg.pings) {
-          if (p.opaque == ev.opaque) p.sent_ns = ev.at_ns;
+          if (p.opaque == ev.opaque && !p.queued) p.sent_ns = ev.at_ns;
         }
       }
       observer_.onPing(ev);
@@ -320,7 +321,7 @@ void ConnectionRelay::onPingRecv(Leg& leg, const nghttp2_ping& ping) {
   if (ev.ack) {
     auto it = std::find_if(leg.pings.begin(), leg.pings.end(), [&](const auto& p) { return p.opaque == opaque; });
     if (it != leg.pings.end()) {
-      ev.rtt_ns = now - it->sent_ns;
+      ev.rtt_ns = it->sent_ns ? now - it->sent_ns : 0;  // 0: never serialized (unknown)
       leg.pings.erase(it);
       observer_.onPing(ev);
       if (far.session && far.transport_open) submitPing(far, NGHTTP2_FLAG_ACK, ping.opaque_data);
@@ -341,7 +342,7 @@ void ConnectionRelay::onPingRecv(Leg& leg, const nghttp2_ping& ping) {
     failConnection(leg, NGHTTP2_ENHANCE_YOUR_CALM, "ping_flood", CloseReason::kFlood);
     return;
   }
-  far.pings.push_back({opaque, now});
+  far.pings.push_back({opaque, 0});
   submitPing(far, NGHTTP2_FLAG_NONE, ping.opaque_data);
 }
 

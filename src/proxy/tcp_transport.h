@@ -44,6 +44,8 @@ class TcpTransport final : public Transport {
   const std::string& localAddress() const override { return local_; }
   uint64_t bytesIn() const override { return bytes_in_; }
   uint64_t bytesOut() const override { return bytes_out_; }
+  uint64_t bytesQueued() const override { return bytes_out_ + out_.size(); }
+  uint64_t bytesWritten() const override { return bytes_out_; }
   int fd() const override;
 
  private:

@@ -46,6 +46,11 @@ class Transport {
   virtual const std::string& localAddress() const = 0;
   virtual uint64_t bytesIn() const = 0;
   virtual uint64_t bytesOut() const = 0;
+  // Bytes given to queue() so far, and how many of them a completed write
+  // handed to the kernel: tells when one frame left (PING RTT is timed from
+  // there, not from when it was queued behind other output).
+  virtual uint64_t bytesQueued() const { return 0; }
+  virtual uint64_t bytesWritten() const { return 0; }
   // The socket descriptor, or -1 (for TCP_INFO sampling).
   virtual int fd() const { return -1; }
 };

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "admin/admin_client.h"
 #include "proxy_fixture.h"
 #include "support/raw_h2.h"
 
@@ -59,6 +60,13 @@ class BadInputTest : public ProxyTest {
   // Connects, does the HTTP/2 handshake (unless `handshake` is false), then
   // sends the bytes `make()` returns (built after the handshake, so they can
   // depend on the proxy's SETTINGS) and reads until the proxy closes.
+  // The connection was counted once as a violation of this kind (/metrics).
+  void expectViolation(const std::string& kind) {
+    std::string admin = adminAddressFrom(proxy_->listeningLine());
+    auto m = parseExposition(httpRequest("http://" + admin + "/metrics").body);
+    EXPECT_EQ(sampleValue(m, "grpcscope_violations_total", {{"kind", kind}}).value_or(0), 1) << "kind " << kind;
+  }
+
   Outcome attack(const std::string& bytes, bool handshake = true) {
     return attackWith([&] { return bytes; }, handshake);
   }
@@ -214,6 +222,15 @@ TEST_F(BadInputTest, SettingsFloodIsEnhanceYourCalm) {
   Outcome out = attack(flood);
   expectGoawayAndClose(out, {kEnhanceYourCalm});
   expectOthersUnaffected();
+  expectViolation("flood");  // the queue of SETTINGS ACKs it made us owe
+}
+
+TEST_F(BadInputTest, SettingsWithTooManyEntriesIsASettingsFlood) {
+  std::vector<std::pair<uint16_t, uint32_t>> entries(100, {0x3, 100});  // --max-settings-entries is 32
+  Outcome out = attack(settingsFrame(entries));
+  expectGoawayAndClose(out, {kEnhanceYourCalm});
+  expectOthersUnaffected();
+  expectViolation("settings_flood");
 }
 
 TEST_F(BadInputTest, PingFloodIsEnhanceYourCalm) {
@@ -260,6 +277,7 @@ TEST_F(BadInputTest, ContinuationFloodIsStopped) {
   EXPECT_TRUE(out.goaway) << out.describe();
   std::cout << "CONTINUATION flood: " << out.describe() << "\n";
   expectOthersUnaffected();
+  expectViolation("continuation_flood");
 }
 
 TEST_F(BadInputTest, ClientsVanishingMidWriteDoNotKillTheProxy) {

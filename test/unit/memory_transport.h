@@ -52,6 +52,8 @@ class MemoryTransport final : public Transport {
   const std::string& localAddress() const override { return local_address_; }
   uint64_t bytesIn() const override { return bytes_in_; }
   uint64_t bytesOut() const override { return bytes_out_; }
+  uint64_t bytesQueued() const override { return bytes_out_ + out_.size(); }
+  uint64_t bytesWritten() const override { return bytes_out_; }
 
   bool closed() const { return closed_; }
   // Bytes this end has queued but the peer has not taken yet.

@@ -196,6 +196,15 @@ class Peer : public TransportHandler {
   std::unique_ptr<MemoryTransport> transport_;
 };
 
+// Records the round trips the relay measured on relayed PINGs.
+class PingRecorder : public Observer {
+ public:
+  void onPing(const PingEvent& ev) override {
+    if (ev.ack && ev.direction == Direction::kReceived && ev.rtt_ns > 0) rtts[ev.conn.hop].push_back(ev.rtt_ns);
+  }
+  std::map<Hop, std::vector<uint64_t>> rtts;
+};
+
 class RelayMemoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -238,6 +247,8 @@ class RelayMemoryTest : public ::testing::Test {
     void startReading() override { t_->startReading(); }
     void stopReading() override { t_->stopReading(); }
     void close(bool g) override { t_->close(g); }
+    uint64_t bytesQueued() const override { return t_->bytesQueued(); }
+    uint64_t bytesWritten() const override { return t_->bytesWritten(); }
     bool closing() const override { return t_->closing(); }
     const std::string& peerAddress() const override { return t_->peerAddress(); }
     const std::string& localAddress() const override { return t_->localAddress(); }
@@ -286,7 +297,7 @@ class RelayMemoryTest : public ::testing::Test {
 
   uv_loop_t loop_;
   Config config_;
-  Observer observer_;
+  PingRecorder observer_;
   std::unique_ptr<UpstreamBackoff> backoff_;
   nghttp2_option* server_opts_ = nullptr;
   nghttp2_option* client_opts_ = nullptr;
@@ -392,6 +403,27 @@ TEST_F(RelayMemoryTest, PingGoesEndToEndAndAckComesBack) {
   ASSERT_EQ(server_->pings.size(), 1u);
   EXPECT_EQ(server_->pings[0], expected);
   EXPECT_EQ(client_->ping_acks[0], expected);
+}
+
+// The upstream socket is backed up (the server does not read for 300 ms):
+// the relayed PING waits in grpcscope's output queue, and that wait is not
+// part of the server's round trip. The RTT runs from the write that carried it.
+TEST_F(RelayMemoryTest, PingRttIsTimedFromTheWriteNotTheQueue) {
+  startRelay();
+  ASSERT_TRUE(runUntil([&] { return nghttp2_session_get_remote_settings(client_->session, NGHTTP2_SETTINGS_MAX_FRAME_SIZE) > 0; }));
+  server_->transport_->stopReading();
+  uint8_t opaque[8] = {9, 9, 9, 9, 1, 2, 3, 4};
+  nghttp2_submit_ping(client_->session, NGHTTP2_FLAG_NONE, opaque);
+  client_->flush();
+  uint64_t start = uv_hrtime();
+  runUntil([&] { return uv_hrtime() - start > 300'000'000; }, 100'000'000);
+  EXPECT_TRUE(client_->ping_acks.empty()) << "the server read nothing yet";
+  server_->transport_->startReading();
+  ASSERT_TRUE(runUntil([&] { return !client_->ping_acks.empty(); }));
+  ASSERT_EQ(observer_.rtts[Hop::kUpstream].size(), 1u);
+  uint64_t rtt = observer_.rtts[Hop::kUpstream][0];
+  std::cout << "upstream PING RTT measured: " << rtt / 1000 << " us (queued for 300 ms before it left)\n";
+  EXPECT_LT(rtt, 100'000'000u) << "the RTT includes the time the PING waited in grpcscope's queue";
 }
 
 TEST_F(RelayMemoryTest, GoawayRelayedWithCodeAndDebugData) {
