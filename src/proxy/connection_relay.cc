@@ -85,12 +85,22 @@ void ConnectionRelay::start() {
 void ConnectionRelay::connectUpstream() {
   uint64_t now = nowNs();
   const std::string target = config_.upstream.toString();
-  if (!ctx_.backoff->mayConnect(now)) {
-    onUpstreamFailed("upstream " + target + " unavailable: " + ctx_.backoff->lastError() +
-                         " (next connection attempt in " + std::to_string(ctx_.backoff->msUntilNextAttempt(now)) +
-                         " ms)",
-                     false);
-    return;
+  // One attempt at a time after a failure (upstream_backoff.h): the others
+  // are answered at once, naming the last cause.
+  switch (ctx_.backoff->begin(now, &backoff_ticket_)) {
+    case UpstreamBackoff::Verdict::kGo:
+      break;
+    case UpstreamBackoff::Verdict::kBackingOff:
+      onUpstreamFailed("upstream " + target + " unavailable: " + ctx_.backoff->lastError() +
+                           " (next connection attempt in " +
+                           std::to_string(ctx_.backoff->msUntilNextAttempt(now)) + " ms)",
+                       false);
+      return;
+    case UpstreamBackoff::Verdict::kProbeInFlight:
+      onUpstreamFailed("upstream " + target + " unavailable: " + ctx_.backoff->lastError() +
+                           " (a new connection attempt is in progress)",
+                       false);
+      return;
   }
   state_ = State::kConnecting;
   connect_started_ns_ = now;
@@ -109,7 +119,8 @@ void ConnectionRelay::connectUpstream() {
   const std::string& host = config_.upstream.host;
   if (uv_ip4_addr(host.c_str(), config_.upstream.port, reinterpret_cast<sockaddr_in*>(&ss)) == 0 ||
       uv_ip6_addr(host.c_str(), config_.upstream.port, reinterpret_cast<sockaddr_in6*>(&ss)) == 0) {
-    connectTo(reinterpret_cast<sockaddr*>(&ss));
+    upstream_addrs_.assign(1, ss);
+    connectToNext();
     return;
   }
   resolveAndConnect();
@@ -117,7 +128,7 @@ void ConnectionRelay::connectUpstream() {
 
 void ConnectionRelay::resolveAndConnect() {
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
+  hints.ai_family = AF_UNSPEC;  // IPv6 and IPv4, in the resolver's order (RFC 6724)
   hints.ai_socktype = SOCK_STREAM;
   std::string port = std::to_string(config_.upstream.port);
   dns_pending_ = true;
@@ -133,14 +144,22 @@ void ConnectionRelay::resolveAndConnect() {
           self->maybeRetire();
           return;
         }
-        if (status < 0 || !res) {
-          self->onUpstreamFailed("upstream " + self->config_.upstream.toString() +
-                                     ": cannot resolve host: " + uv_strerror(status),
-                                 true);
-        } else {
-          self->connectTo(res->ai_addr);
+        for (addrinfo* ai = res; status == 0 && ai; ai = ai->ai_next) {
+          if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) || ai->ai_addrlen > sizeof(sockaddr_storage)) {
+            continue;
+          }
+          sockaddr_storage ss{};
+          std::memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+          self->upstream_addrs_.push_back(ss);
         }
         if (res) uv_freeaddrinfo(res);
+        if (status < 0 || self->upstream_addrs_.empty()) {
+          self->onUpstreamFailed("upstream " + self->config_.upstream.toString() + ": cannot resolve host: " +
+                                     (status < 0 ? uv_strerror(status) : "no IPv4 or IPv6 address"),
+                                 true);
+        } else {
+          self->connectToNext();
+        }
         self->flush();
       },
       config_.upstream.host.c_str(), port.c_str(), &hints);
@@ -150,25 +169,56 @@ void ConnectionRelay::resolveAndConnect() {
   }
 }
 
-void ConnectionRelay::connectTo(const struct sockaddr* addr) {
+// Tries upstream_addrs_[upstream_addr_next_]; the next one on failure, in
+// order, as gRPC's pick_first does, all within --upstream-connect-timeout.
+void ConnectionRelay::connectToNext() {
+  const auto* addr = reinterpret_cast<const sockaddr*>(&upstream_addrs_[upstream_addr_next_++]);
+  const std::string address = formatSockaddr(addr);
+  if (upstream_.transport) {
+    // The socket of the address that failed: nobody owns it now; it frees
+    // itself in its close callback, and never calls the leg again.
+    TcpTransport::closeAndDelete(
+        std::unique_ptr<TcpTransport>(static_cast<TcpTransport*>(upstream_.transport.release())));
+  }
   auto tcp = std::make_unique<TcpTransport>(ctx_.loop);
   TcpTransport* raw = tcp.get();
   upstream_.transport = std::move(tcp);
   upstream_.transport->setHandler(&upstream_);
   upstream_.transport_open = true;
-  int rc = raw->connect(addr, [this](int status) {
-    if (status == UV_ECANCELED || state_ != State::kConnecting) return;
-    if (status < 0) {
-      onUpstreamFailed("upstream " + config_.upstream.toString() + ": connect failed: " + uv_strerror(status), true);
-    } else if (ctx_.upstream_tls) {
-      startUpstreamTls(nowNs() - connect_started_ns_);
-    } else {
-      attachUpstream(nowNs() - connect_started_ns_);
-    }
+  int rc = raw->connect(addr, [this, address](int status) {
+    onUpstreamConnect(status, address);
     flush();
   });
-  if (rc != 0) {
-    onUpstreamFailed("upstream " + config_.upstream.toString() + ": connect failed: " + uv_strerror(rc), true);
+  if (rc != 0) onUpstreamConnect(rc, address);
+}
+
+void ConnectionRelay::onUpstreamConnect(int status, const std::string& address) {
+  if (status == UV_ECANCELED || state_ != State::kConnecting) return;
+  const std::string target = config_.upstream.toString();
+  const size_t count = upstream_addrs_.size();
+  if (status < 0) {
+    upstream_addrs_tried_ += (upstream_addrs_tried_.empty() ? "" : ", ") + address + ": " + uv_strerror(status);
+    if (upstream_addr_next_ < count) {
+      spdlog::debug("[W{}][C{}] upstream {}: {}: {}; trying the next address ({} of {})", ctx_.worker_id, id_,
+                    target, address, uv_strerror(status), upstream_addr_next_ + 1, count);
+      connectToNext();
+      return;
+    }
+    std::string cause = "upstream " + target + ": connect failed: " + uv_strerror(status);
+    if (count > 1) cause += " (tried " + upstream_addrs_tried_ + ")";
+    onUpstreamFailed(cause, true);
+    return;
+  }
+  if (upstream_addr_next_ > 1) {
+    spdlog::info("[W{}][C{}] upstream {} connected to {} (address {} of {}; {})", ctx_.worker_id, id_, target,
+                 address, upstream_addr_next_, count, upstream_addrs_tried_);
+  } else {
+    spdlog::debug("[W{}][C{}] upstream {} connected to {}", ctx_.worker_id, id_, target, address);
+  }
+  if (ctx_.upstream_tls) {
+    startUpstreamTls(nowNs() - connect_started_ns_);
+  } else {
+    attachUpstream(nowNs() - connect_started_ns_);
   }
 }
 
@@ -248,7 +298,7 @@ void ConnectionRelay::attachUpstream(uint64_t setup_ns) {
 }
 
 void ConnectionRelay::onUpstreamReady(const nghttp2_settings& settings) {
-  ctx_.backoff->onSuccess();
+  ctx_.backoff->onSuccess(&backoff_ticket_);
   upstream_deadline_ = 0;
   state_ = State::kRelaying;
   // The client's first view is the server's SETTINGS (RFC 9113 section 6.5.2),
@@ -273,7 +323,8 @@ void ConnectionRelay::onUpstreamReady(const nghttp2_settings& settings) {
 void ConnectionRelay::onUpstreamFailed(const std::string& cause, bool count_for_backoff) {
   if (state_ == State::kUpstreamFailed || state_ == State::kClosing) return;
   uint64_t now = nowNs();
-  if (count_for_backoff) ctx_.backoff->onFailure(now, cause);
+  // Without a ticket (refused by the backoff itself) nothing is counted.
+  if (count_for_backoff) ctx_.backoff->onFailure(&backoff_ticket_, now, cause);
   spdlog::warn("[W{}][C{}] {}", ctx_.worker_id, id_, cause);
   upstream_failure_ = cause;
   upstream_deadline_ = 0;
@@ -498,6 +549,8 @@ void ConnectionRelay::onLegClosed(Leg& leg) {
     // Whatever happens next, nothing more goes to the client.
     closeLeg(upstream_, true, CloseReason::kOtherLegClosed, "client connection closed");
     if (dns_pending_) uv_cancel(reinterpret_cast<uv_req_t*>(&dns_req_));
+    // A connect still in progress ends without a verdict: free the probe slot.
+    ctx_.backoff->abandon(&backoff_ticket_);
     state_ = State::kClosing;
   }
   maybeRetire();
@@ -698,6 +751,7 @@ void ConnectionRelay::abort() {
 void ConnectionRelay::maybeRetire() {
   if (retired_ || downstream_.transport_open || upstream_.transport_open || dns_pending_) return;
   retired_ = true;
+  ctx_.backoff->abandon(&backoff_ticket_);  // every path ends here: never leave the probe slot taken
   if (timer_open_) {
     timer_open_ = false;
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &ConnectionRelay::onTimerClosed);

@@ -149,7 +149,8 @@ class ConnectionRelay {
   // Lifecycle (connection_relay.cc).
   void connectUpstream();
   void resolveAndConnect();
-  void connectTo(const struct sockaddr* addr);
+  void connectToNext();
+  void onUpstreamConnect(int status, const std::string& address);
   void onUpstreamTcpConnected();
   void attachUpstream(uint64_t setup_ns);
   void startUpstreamTls(uint64_t tcp_ns);
@@ -242,6 +243,10 @@ class ConnectionRelay {
   uint64_t linger_deadline_ = 0;
 
   // Upstream connect in progress.
+  UpstreamBackoff::Ticket backoff_ticket_;  // this relay's attempt, until its verdict
+  std::vector<sockaddr_storage> upstream_addrs_;  // resolved, tried in order (gRPC pick_first)
+  size_t upstream_addr_next_ = 0;
+  std::string upstream_addrs_tried_;  // "[::1]:50051: connection refused, ..." for the cause
   uv_getaddrinfo_t dns_req_;
   bool dns_pending_ = false;
   uint64_t connect_started_ns_ = 0;

@@ -70,17 +70,27 @@ TEST(UpstreamBackoffTest, GrowsWithJitterAndResetsOnSuccess) {
   UpstreamBackoff b(cfg);
   const uint64_t t0 = 1'000'000'000;
   EXPECT_TRUE(b.mayConnect(t0));
-  b.onFailure(t0, "connection refused");
+  UpstreamBackoff::Ticket t;
+  ASSERT_EQ(b.begin(t0, &t), UpstreamBackoff::Verdict::kGo);
+  b.onFailure(&t, t0, "connection refused");
   EXPECT_FALSE(b.mayConnect(t0));
   uint64_t wait1 = b.msUntilNextAttempt(t0);
   EXPECT_GE(wait1, 80u);
   EXPECT_LE(wait1, 121u);
   EXPECT_EQ(b.lastError(), "connection refused");
-  for (int i = 0; i < 10; ++i) b.onFailure(t0, "again");
-  EXPECT_LE(b.msUntilNextAttempt(t0), 1201u);  // capped at max (+ jitter)
-  EXPECT_GE(b.msUntilNextAttempt(t0), 799u);
-  b.onSuccess();
-  EXPECT_TRUE(b.mayConnect(t0));
+  // Ten more failed probes, each once the previous backoff passed.
+  uint64_t now = t0;
+  for (int i = 0; i < 10; ++i) {
+    now += b.msUntilNextAttempt(now) * 1'000'000;
+    ASSERT_EQ(b.begin(now, &t), UpstreamBackoff::Verdict::kGo) << i;
+    b.onFailure(&t, now, "again");
+  }
+  EXPECT_LE(b.msUntilNextAttempt(now), 1201u);  // capped at max (+ jitter)
+  EXPECT_GE(b.msUntilNextAttempt(now), 799u);
+  now += b.msUntilNextAttempt(now) * 1'000'000;
+  ASSERT_EQ(b.begin(now, &t), UpstreamBackoff::Verdict::kGo);
+  b.onSuccess(&t);
+  EXPECT_TRUE(b.mayConnect(now));
 }
 
 }  // namespace
