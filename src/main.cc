@@ -5,10 +5,10 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "admin/admin_server.h"
@@ -31,8 +31,16 @@ struct Supervisor {
   uv_signal_t sigterm;
   uv_signal_t sigint;
   uv_timer_t drain_timer;
+  // Each worker, as its loop ends, decrements `running` and signals
+  // worker_exited; the main thread closes worker_exited once `running` is 0.
+  // Both sides hold exit_mutex, so the last worker's uv_async_send is done
+  // before the close, and none comes after it (libuv: uv_async_send on a
+  // closed handle is undefined). An atomic counter alone let the main thread
+  // see 0 between one worker's decrement and its uv_async_send.
   uv_async_t worker_exited;
-  std::atomic<int> running{0};
+  std::mutex exit_mutex;
+  int running = 0;                    // guarded by exit_mutex
+  bool worker_exited_closed = false;  // guarded by exit_mutex
   bool draining = false;
   uint32_t drain_ms = 0;
 };
@@ -156,14 +164,20 @@ int main(int argc, char** argv) {
   uv_signal_start(&s.sigint, onSignal, SIGINT);
   uv_async_init(s.loop, &s.worker_exited, [](uv_async_t* a) {
     auto* s = static_cast<Supervisor*>(a->data);
-    if (s->running.load() == 0) closeSupervisor(s);
+    std::lock_guard<std::mutex> lock(s->exit_mutex);
+    if (s->running == 0 && !s->worker_exited_closed) {
+      s->worker_exited_closed = true;
+      closeSupervisor(s);
+    }
   });
   s.worker_exited.data = &s;
 
   s.running = static_cast<int>(s.workers.size());
   for (auto& w : s.workers) {
+    // Runs on the worker's thread, after its loop ended.
     w->start([&s] {
-      s.running.fetch_sub(1);
+      std::lock_guard<std::mutex> lock(s.exit_mutex);
+      --s.running;
       uv_async_send(&s.worker_exited);
     });
   }

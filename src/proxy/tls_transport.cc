@@ -232,8 +232,12 @@ int timedVerify(X509_STORE_CTX* store, void*) {
 }
 
 void TlsTransport::onMessage(int write_p, int, int content_type, const void* buf, size_t len, SSL*, void* arg) {
-  if (content_type != SSL3_RT_HANDSHAKE || len == 0) return;
   auto* self = static_cast<TlsTransport*>(arg);
+  if (content_type == SSL3_RT_ALERT && write_p) {
+    self->alert_sent_ = true;  // reported once the alert is in the write BIO
+    return;
+  }
+  if (content_type != SSL3_RT_HANDSHAKE || len == 0) return;
   uint64_t now = uv_hrtime();
   switch (static_cast<const unsigned char*>(buf)[0]) {
     case SSL3_MT_CLIENT_HELLO:
@@ -424,6 +428,11 @@ bool TlsTransport::advanceHandshake() {
     recordFacts();
     moveCiphertextOut();
     if (!context_.server() && facts_.alpn != "h2") {
+      // Our refusal, not OpenSSL's: end the session with close_notify (RFC
+      // 8446 6.1) rather than a bare FIN.
+      ERR_clear_error();
+      SSL_shutdown(ssl_);
+      ERR_clear_error();
       fail("TLS: server did not select ALPN h2 (selected: " + (facts_.alpn.empty() ? "none" : facts_.alpn) + ")");
       return false;
     }
@@ -447,8 +456,7 @@ bool TlsTransport::advanceHandshake() {
     std::string detail = drainOpenSslErrors();
     cause = "TLS: handshake failed: " + (detail.empty() ? std::string("unexpected message") : detail);
   }
-  moveCiphertextOut();  // the alert, if OpenSSL wrote one
-  fail(cause);
+  fail(cause);  // queues the alert OpenSSL wrote, if any
   return false;
 }
 
@@ -570,7 +578,18 @@ void TlsTransport::close(bool graceful) {
     inner_->close(graceful);
     return;
   }
-  if (graceful && handshake_done_ && !failed_) {
+  if (failed_) {
+    // After a fatal error OpenSSL has written its alert (certificate
+    // required, unknown CA, protocol version, ...; RFC 8446 6.2) and fail()
+    // queued it. The relay closes a failed transport with graceful = false,
+    // which would drop it: the peer would see the connection close and never
+    // learn why. Close once it was written instead (FIN after the alert),
+    // bounded by the inner transport's linger time, so a peer that never
+    // reads cannot hold the connection. No SSL_shutdown after a fatal error
+    // (SSL_get_error(3): SSL_ERROR_SSL).
+    moveCiphertextOut();
+    if (alert_sent_) graceful = true;
+  } else if (graceful && handshake_done_) {
     encryptPending();
     ERR_clear_error();
     SSL_shutdown(ssl_);  // close_notify
@@ -583,6 +602,9 @@ void TlsTransport::fail(std::string cause) {
   if (failed_) return;
   failed_ = true;
   plain_out_.clear();
+  // The alert OpenSSL wrote on a fatal error (handshake, SSL_read or
+  // SSL_write) goes out ahead of the close; see close().
+  moveCiphertextOut();
   inner_->stopReading();
   if (!ended_ && handler_) {
     ended_ = true;

@@ -118,6 +118,8 @@ class TlsTransport final : public Transport, private TransportHandler {
   size_t pendingBytes() const override { return plain_out_.size() + inner_->pendingBytes(); }
   void startReading() override;
   void stopReading() override;
+  // graceful: queued plaintext, then close_notify. After a failure, the
+  // alert OpenSSL wrote is sent before the close whatever `graceful` says.
   void close(bool graceful) override;
   bool closing() const override { return inner_->closing(); }
   const std::string& peerAddress() const override { return inner_->peerAddress(); }
@@ -155,6 +157,9 @@ class TlsTransport final : public Transport, private TransportHandler {
   bool handshake_done_ = false;
   bool failed_ = false;
   bool ended_ = false;
+  // OpenSSL wrote an alert (fatal, or close_notify) into the write BIO: a
+  // close must let it reach the peer first.
+  bool alert_sent_ = false;
   TlsFacts facts_;
 };
 

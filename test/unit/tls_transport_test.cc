@@ -171,6 +171,73 @@ TEST_F(TlsTransportTest, WrongNameFailsWithVerifyCause) {
   closeBoth(*p);
 }
 
+// Closes its transport at once when it ends, as the relay does after a
+// failure (close(false): nothing of the relay's own is worth sending).
+class ClosingSink : public Sink {
+ public:
+  void onTransportEnd(bool reset, std::string_view cause) override {
+    Sink::onTransportEnd(reset, cause);
+    if (transport) transport->close(false);
+  }
+  Transport* transport = nullptr;
+};
+
+// Both ends close on failure; returns when both closed.
+struct ClosingPair {
+  std::unique_ptr<TlsTransport> client;
+  std::unique_ptr<TlsTransport> server;
+  ClosingSink client_sink;
+  ClosingSink server_sink;
+};
+
+std::unique_ptr<ClosingPair> connectClosing(uv_loop_t* loop, TlsContext& client_ctx, TlsContext& server_ctx,
+                                            const std::string& name) {
+  auto pair = std::make_unique<ClosingPair>();
+  auto [a, b] = MemoryTransport::makePair(loop);
+  pair->client = std::make_unique<TlsTransport>(std::move(a), client_ctx, name);
+  pair->server = std::make_unique<TlsTransport>(std::move(b), server_ctx, "");
+  pair->client_sink.transport = pair->client.get();
+  pair->server_sink.transport = pair->server.get();
+  pair->client->setHandler(&pair->client_sink);
+  pair->server->setHandler(&pair->server_sink);
+  pair->client->startReading();
+  pair->server->startReading();
+  pair->server->startHandshake();
+  pair->client->startHandshake();
+  return pair;
+}
+
+// The client rejects the server's certificate: its alert (unknown_ca)
+// reaches the server before the close, even though the failing side closes
+// at once (RFC 8446 6.2).
+TEST_F(TlsTransportTest, VerifyFailureSendsAlertBeforeClosing) {
+  auto client_ctx = clientContext("other.crt");
+  auto p = connectClosing(&loop_, *client_ctx, *server_ctx_, "localhost");
+  ASSERT_TRUE(runUntil([&] { return p->client_sink.closed && p->server_sink.closed; }));
+  EXPECT_EQ(p->client_sink.end_cause, "TLS: certificate verify failed: unable to get local issuer certificate");
+  EXPECT_NE(p->server_sink.end_cause.find("alert unknown ca"), std::string::npos)
+      << "the server did not get the client's alert: " << p->server_sink.end_cause;
+}
+
+// The server requires a client certificate and gets none: over TLS 1.3 the
+// client learns it from the certificate_required alert after its handshake.
+TEST_F(TlsTransportTest, MissingClientCertificateSendsCertificateRequired) {
+  ListenerTlsConfig server;
+  server.cert_file = certs_.path("server.crt");
+  server.key_file = certs_.path("server.key");
+  server.client_ca_file = certs_.path("ca.crt");
+  std::string error;
+  auto mtls_ctx = TlsContext::makeServer(server, &error);
+  ASSERT_TRUE(mtls_ctx) << error;
+  auto client_ctx = clientContext("ca.crt");
+  auto p = connectClosing(&loop_, *client_ctx, *mtls_ctx, "localhost");
+  ASSERT_TRUE(runUntil([&] { return p->client_sink.closed && p->server_sink.closed; }));
+  EXPECT_NE(p->server_sink.end_cause.find("peer did not return a certificate"), std::string::npos)
+      << p->server_sink.end_cause;
+  EXPECT_NE(p->client_sink.end_cause.find("alert certificate required"), std::string::npos)
+      << "the client did not get the server's alert: " << p->client_sink.end_cause;
+}
+
 TEST_F(TlsTransportTest, SecondConnectionResumesTheSession) {
   auto client_ctx = clientContext("ca.crt");
   for (int round = 0; round < 2; ++round) {
