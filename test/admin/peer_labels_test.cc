@@ -233,8 +233,9 @@ TEST_F(PeerLabelsTest, MadeUpCodesAndTextsStayBounded) {
 }
 
 // Bytes that are not printable text in header values, :path, GOAWAY debug
-// data: the JSON (strict UTF-8) and the exposition must stay valid, and a
-// client naming its method "other" must not duplicate the overflow series.
+// data: the JSON (strict UTF-8) and the exposition must stay valid (no byte
+// of a peer may throw in the JSON writer: it killed the proxy), and the
+// method overflow ("other", --max-methods 2) never duplicates a series.
 TEST_F(PeerLabelsTest, NonTextBytesAndReservedNamesKeepOutputValid) {
   SKIP_IF_DIRECT("the admin endpoint belongs to the proxy");
   startServer();
