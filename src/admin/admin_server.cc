@@ -16,6 +16,7 @@
 
 #include "admin/api_json.h"
 #include "admin/metrics_text.h"
+#include "analysis/label_bounds.h"
 
 #ifndef GRPCSCOPE_VERSION
 #define GRPCSCOPE_VERSION "0.0.0"
@@ -47,13 +48,20 @@ void send(mg_connection* conn, int status, std::string_view content_type, std::s
   if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
 }
 
+// JSON text for a response. error_handler replace: a byte that is not UTF-8
+// (a request path, a peer's text) must never throw on a civetweb thread; the
+// analysis keeps peer texts printable already, this is the last guard.
+std::string jsonText(const nlohmann::json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 void sendJson(mg_connection* conn, int status, const nlohmann::json& body, bool head) {
-  send(conn, status, "application/json", body.dump() + "\n", head);
+  send(conn, status, "application/json", jsonText(body), head);
 }
 
 void sendError(mg_connection* conn, int status, const std::string& message, bool head,
                const char* extra_headers = "") {
-  std::string body = nlohmann::json{{"error", message}, {"status", status}}.dump() + "\n";
+  std::string body = jsonText(nlohmann::json{{"error", message}, {"status", status}});
   send(conn, status, "application/json", body, head, extra_headers);
 }
 
@@ -240,7 +248,7 @@ int AdminServer::route(mg_connection* conn) {
   std::string_view path = info->local_uri ? info->local_uri : "/";
   bool head = method == "HEAD";
   if (method != "GET" && !head) {
-    sendError(conn, 405, std::string(method) + " is not allowed here; use GET", false, "Allow: GET, HEAD\r\n");
+    sendError(conn, 405, boundedText(method, 32) + " is not allowed here; use GET", false, "Allow: GET, HEAD\r\n");
     return 405;
   }
   ProcessFacts process{uptime(), GRPCSCOPE_VERSION, collector_ != nullptr};
@@ -273,7 +281,7 @@ int AdminServer::route(mg_connection* conn) {
   bool methods = path == "/api/methods";
   bool connections = path == "/api/connections";
   if (!metrics && !summary && !methods && !connections) {
-    sendError(conn, 404, "no such endpoint: " + std::string(path), head);
+    sendError(conn, 404, "no such endpoint: " + boundedText(path, 256), head);
     return 404;
   }
   CollectedStats c;

@@ -1,6 +1,7 @@
 #include "admin/api_json.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,18 @@ json statusCounts(const std::array<uint64_t, kGrpcStatusCount>& by_status) {
   return j;
 }
 
-json codeCounts(const std::map<uint32_t, uint64_t>& m) {
+// Keys: RFC 9113 names and "unknown" (a peer chooses the codes).
+json codeCounts(const H2ErrorCounts& counts) {
   json j = json::object();
-  for (const auto& [code, n] : m) j[h2ErrorName(code)] = n;
+  for (size_t code = 0; code < counts.size(); ++code) {
+    if (counts[code]) j[h2ErrorName(static_cast<uint32_t>(code))] = counts[code];
+  }
+  return j;
+}
+
+json textCounts(const BoundedCounts& counts) {
+  json j = json::object();
+  for (const auto& [text, n] : counts.counts()) j[text] = n;
   return j;
 }
 
@@ -56,7 +66,9 @@ json settingsJson(const std::map<uint16_t, uint32_t>& m) {
   json j = json::object();
   for (const auto& [id, value] : m) {
     const char* name = settingName(id);
-    j[name ? std::string(name) : "0x" + std::to_string(id)] = value;
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%x", id);
+    j[name ? name : hex] = value;
   }
   return j;
 }
@@ -115,7 +127,10 @@ json legJson(const LegView& leg, const LiveLegFacts& live, uint64_t now_ns) {
       {"local", leg.local},
       {"age_s", leg.opened_ns && now_ns > leg.opened_ns ? secs(now_ns - leg.opened_ns) : 0.0},
       {"streams", leg.streams},
-      {"settings", {{"received", settingsJson(leg.settings_received)}, {"sent", settingsJson(leg.settings_sent)}}},
+      {"settings",
+       {{"received", settingsJson(leg.settings_received)},
+        {"sent", settingsJson(leg.settings_sent)},
+        {"ids_dropped", leg.settings_ids_dropped}}},
       {"windows",
        {{"send_window", live.remote_window},
         {"receive_window", live.local_window},
@@ -138,6 +153,7 @@ json legJson(const LegView& leg, const LiveLegFacts& live, uint64_t now_ns) {
                          : json()}}},
       {"goaway", leg.goaway ? json{{"direction", leg.goaway_direction},
                                    {"error_code", h2ErrorName(leg.goaway_code)},
+                                   {"error_code_value", leg.goaway_code},
                                    {"last_stream_id", leg.goaway_last_stream},
                                    {"debug_data", leg.goaway_debug}}
                             : json()},
@@ -218,10 +234,8 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
     tls[kHops[h]] = {{"handshakes", total}, {"resumed", resumed}, {"full", total - resumed},
                      {"handshake", latency(hs.tls_handshake)}};
     resets[kHops[h]] = {{"received", codeCounts(hs.rst[0])}, {"sent", codeCounts(hs.rst[1])}};
-    json debug = json::object();
-    for (const auto& [text, n] : hs.goaway_debug) debug[text] = n;
     goaways[kHops[h]] = {{"received", codeCounts(hs.goaway[0])}, {"sent", codeCounts(hs.goaway[1])},
-                         {"debug_data_received", debug}};
+                         {"debug_data_received", textCounts(hs.goaway_debug)}};
   }
   // The clients opening connections fastest (churn).
   std::vector<std::pair<std::string, const ClientChurn*>> clients;
@@ -238,10 +252,8 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
                    {"connections", clients[i].second->total},
                    {"connections_last_10s", clients[i].second->recent(newest)}});
   }
-  json violations = json::object();
-  for (const auto& [kind, n] : s.violations) violations[kind] = n;
-  json causes = json::object();
-  for (const auto& [cause, n] : s.upstream_failure_causes) causes[cause] = n;
+  json violations = textCounts(s.violations);
+  json causes = textCounts(s.upstream_failure_causes);
   return {
       {"version", process.version},
       {"uptime_s", process.uptime_s},

@@ -226,9 +226,12 @@ std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) 
       Families::counter(pings, hd, static_cast<double>(hs.pings[d]));
       Families::counter(acks, hd, static_cast<double>(hs.ping_acks[d]));
     }
-    auto byCode = [&](MetricFamily& f, const std::map<uint32_t, uint64_t>& counts) {
-      for (const auto& [code, n] : counts) {
-        Families::counter(f, {{"error_code", h2ErrorName(code)}, {"hop", kHops[h]}}, static_cast<double>(n));
+    // error_code: the 14 names of RFC 9113 section 7 and "unknown" (label_bounds.h).
+    auto byCode = [&](MetricFamily& f, const H2ErrorCounts& counts) {
+      for (size_t code = 0; code < counts.size(); ++code) {
+        if (counts[code] == 0) continue;
+        Families::counter(f, {{"error_code", h2ErrorName(static_cast<uint32_t>(code))}, {"hop", kHops[h]}},
+                          static_cast<double>(counts[code]));
       }
     };
     byCode(goaway, hs.goaway[0]);  // received
@@ -248,7 +251,9 @@ std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) 
 
   auto& violations = out.family("grpcscope_violations_total",
                                 "Connections closed for breaking a limit (flood, rapid reset, protocol).", T::Counter);
-  for (const auto& [kind, n] : s.violations) Families::counter(violations, {{"kind", kind}}, static_cast<double>(n));
+  for (const auto& [kind, n] : s.violations.counts()) {
+    Families::counter(violations, {{"kind", kind}}, static_cast<double>(n));
+  }
   Families::counter(out.family("grpcscope_upstream_failures_total",
                                "Calls or connections grpcscope answered itself because the upstream failed.",
                                T::Counter),

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "analysis/grpc_codes.h"
+#include "analysis/label_bounds.h"
 
 namespace grpcscope {
 namespace {
@@ -22,14 +23,9 @@ uint64_t callKey(uint64_t conn_id, int32_t down_id) {
   return (conn_id << 32) | static_cast<uint32_t>(down_id);
 }
 
-std::string clip(std::string_view v) { return std::string(v.substr(0, kMaxHeaderKept)); }
-
-// GOAWAY debug data is free-form bytes from the peer: keep printable ASCII only.
-std::string printable(std::string_view v) {
-  std::string out;
-  for (char ch : v.substr(0, 256)) out.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
-  return out;
-}
+// Peer-chosen text kept per call or per connection: printable ASCII, cut
+// (label_bounds.h), so that the JSON and the page never get raw bytes.
+std::string clip(std::string_view v) { return boundedText(v, kMaxHeaderKept); }
 
 // "1.2.3.4:5678" / "[::1]:5678" -> the address part.
 std::string hostOf(std::string_view peer) {
@@ -126,7 +122,12 @@ AnalysisObserver::Call* AnalysisObserver::call(uint64_t conn_id, Hop hop, int32_
 MethodStats& AnalysisObserver::methodStats(const std::string& method) {
   auto it = stats_.methods.find(method);
   if (it != stats_.methods.end()) return it->second;
-  if (stats_.methods.size() >= config_.max_methods || method.size() > kMaxMethodName) return stats_.other_methods;
+  // "other" is the overflow's label: a method of that name joins it rather
+  // than exposing the same series twice.
+  if (stats_.methods.size() >= config_.max_methods || method.size() > kMaxMethodName ||
+      method == BoundedCounts::kOther) {
+    return stats_.other_methods;
+  }
   return stats_.methods[method];
 }
 
@@ -155,8 +156,8 @@ void AnalysisObserver::onConnectionOpen(const ConnectionOpenEvent& ev) {
   if (!c) return;
   LegView& leg = c->view.legs[h];
   leg.opened = true;
-  leg.peer = std::string(ev.peer);
-  leg.local = std::string(ev.local);
+  leg.peer = boundedText(ev.peer, 64);
+  leg.local = boundedText(ev.local, 64);
   leg.fd = ev.fd;
   leg.opened_ns = ev.at_ns;
   leg.setup_ns = ev.setup_ns;
@@ -207,8 +208,18 @@ void AnalysisObserver::onSettings(const SettingsEvent& ev) {
   ++stats_.hops[h].settings_frames[dirIndex(ev.direction)];
   Conn* c = conn(ev.conn.id);
   if (!c) return;
-  auto& into = ev.direction == Direction::kReceived ? c->view.legs[h].settings_received : c->view.legs[h].settings_sent;
-  for (size_t i = 0; i < ev.count; ++i) into[ev.entries[i].id] = ev.entries[i].value;
+  LegView& leg = c->view.legs[h];
+  auto& into = ev.direction == Direction::kReceived ? leg.settings_received : leg.settings_sent;
+  for (size_t i = 0; i < ev.count; ++i) {
+    auto it = into.find(ev.entries[i].id);
+    if (it != into.end()) {
+      it->second = ev.entries[i].value;
+    } else if (into.size() < LegView::kMaxSettingIds) {
+      into.emplace(ev.entries[i].id, ev.entries[i].value);
+    } else {
+      ++leg.settings_ids_dropped;
+    }
+  }
 }
 
 void AnalysisObserver::onStreamOpen(const StreamEvent& ev) {
@@ -255,8 +266,9 @@ void AnalysisObserver::onHeaders(const HeadersEvent& ev) {
     }
     std::string_view path = headerValue(ev, ":path");
     if (!path.empty() && path.front() == '/' && path.find('/', 1) != std::string_view::npos) path.remove_prefix(1);
-    r.method = std::string(path.substr(0, kMaxMethodName + 1));
-    r.authority = clip(headerValue(ev, ":authority"));
+    // The method becomes a label: printable, capped in length and in number (methodStats).
+    r.method = boundedText(path, kMaxMethodName + 1);
+    r.authority = clip(withoutUserinfo(headerValue(ev, ":authority")));
     r.content_type = clip(headerValue(ev, "content-type"));
     r.user_agent = clip(headerValue(ev, "user-agent"));
     r.grpc_encoding = clip(headerValue(ev, "grpc-encoding"));
@@ -274,7 +286,7 @@ void AnalysisObserver::onHeaders(const HeadersEvent& ev) {
       r.trailers_ns = ev.at_ns;
       r.status = parseGrpcStatus(headerValue(ev, "grpc-status"));
       r.status_source = "trailers";
-      r.grpc_message = std::string(headerValue(ev, "grpc-message").substr(0, CallRecord::kMaxMessage));
+      r.grpc_message = boundedText(headerValue(ev, "grpc-message"), CallRecord::kMaxMessage);
     }
   } else if (!received) {
     if (!ev.trailers && !r.request_headers_upstream_ns) r.request_headers_upstream_ns = ev.at_ns;
@@ -315,14 +327,15 @@ void AnalysisObserver::onData(const DataEvent& ev) {
 
 void AnalysisObserver::onRstStream(const RstStreamEvent& ev) {
   int h = hopIndex(ev.conn.hop);
-  ++stats_.hops[h].rst[dirIndex(ev.direction)][ev.error_code];
+  ++stats_.hops[h].rst[dirIndex(ev.direction)][h2ErrorBucket(ev.error_code)];
   Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id);
   if (!c) return;
   if (ev.conn.hop == Hop::kUpstream) {
     if (ev.direction == Direction::kReceived) c->server_reset = true;
     return;
   }
-  c->rec.reset_code = static_cast<int32_t>(ev.error_code);
+  c->rec.reset = true;
+  c->rec.reset_code = ev.error_code;
   c->rec.reset_by = ev.direction == Direction::kReceived ? "client" : (c->server_reset ? "server" : "proxy");
 }
 
@@ -336,8 +349,8 @@ void AnalysisObserver::onStreamClose(const StreamCloseEvent& ev) {
   if (!c) return;
   CallRecord& r = c->rec;
   if (r.status < 0) {
-    if (r.reset_code >= 0) {
-      r.status = grpcStatusForReset(static_cast<uint32_t>(r.reset_code));
+    if (r.reset) {
+      r.status = grpcStatusForReset(r.reset_code);
       r.status_source = "reset";
     } else if (ev.error_code != 0) {
       r.status = grpcStatusForReset(ev.error_code);
@@ -374,7 +387,10 @@ void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
     m->duration.observe(duration);
     m->duration_by_status.try_emplace(status, HistogramUnit::kSeconds).first->second.observe(duration);
   }
-  if (tap_ && tap_->active()) tap_->publish(worker_, r.toJson(wallMs()).dump());
+  // replace: no byte of a record may throw here, on the loop thread (its texts are bounded already).
+  if (tap_ && tap_->active()) {
+    tap_->publish(worker_, r.toJson(wallMs()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
   if (Conn* cn = conn(r.connection)) {
     if (r.upstream_stream_id) cn->up_to_down.erase(r.upstream_stream_id);
     cn->open_calls.erase(r.stream_id);
@@ -458,34 +474,23 @@ void AnalysisObserver::onPing(const PingEvent& ev) {
 void AnalysisObserver::onGoaway(const GoawayEvent& ev) {
   int h = hopIndex(ev.conn.hop);
   HopStats& hs = stats_.hops[h];
-  ++hs.goaway[dirIndex(ev.direction)][ev.error_code];
-  if (ev.direction == Direction::kReceived && !ev.debug_data.empty()) {
-    std::string debug = printable(ev.debug_data.substr(0, 64));
-    if (hs.goaway_debug.count(debug) || hs.goaway_debug.size() < HopStats::kMaxDebug) ++hs.goaway_debug[debug];
-  }
+  ++hs.goaway[dirIndex(ev.direction)][h2ErrorBucket(ev.error_code)];
+  if (ev.direction == Direction::kReceived && !ev.debug_data.empty()) hs.goaway_debug.add(ev.debug_data);
   if (Conn* c = conn(ev.conn.id)) {
     LegView& leg = c->view.legs[h];
     leg.goaway = true;
     leg.goaway_direction = directionName(ev.direction);
     leg.goaway_code = ev.error_code;
     leg.goaway_last_stream = ev.last_stream_id;
-    leg.goaway_debug = printable(ev.debug_data);
+    leg.goaway_debug = boundedText(ev.debug_data, 256);
   }
 }
 
-void AnalysisObserver::onViolation(const ViolationEvent& ev) { ++stats_.violations[std::string(ev.kind)]; }
+void AnalysisObserver::onViolation(const ViolationEvent& ev) { stats_.violations.add(ev.kind); }
 
 void AnalysisObserver::onUpstreamFailure(const UpstreamFailureEvent& ev) {
   ++stats_.upstream_failures;
-  std::string cause = clip(ev.cause);
-  auto it = stats_.upstream_failure_causes.find(cause);
-  if (it != stats_.upstream_failure_causes.end()) {
-    ++it->second;
-  } else if (stats_.upstream_failure_causes.size() < WorkerStats::kMaxCauses) {
-    stats_.upstream_failure_causes.emplace(std::move(cause), 1);
-  } else {
-    ++stats_.upstream_failure_causes["other"];
-  }
+  stats_.upstream_failure_causes.add(ev.cause);
   if (Call* c = call(ev.conn.id, Hop::kDownstream, ev.stream_id)) c->rec.answered_by_proxy = true;
 }
 
@@ -493,16 +498,17 @@ void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
   int h = hopIndex(ev.conn.hop);
   HopStats& hs = stats_.hops[h];
   hs.tls_handshake.observe(seconds(ev.handshake_ns));
-  ++hs.tls_handshakes[TlsKey{std::string(ev.version), ev.alpn.empty() ? "none" : std::string(ev.alpn), ev.resumed}];
+  // Labels: a fixed set each (an upstream server picks the ALPN it answers).
+  ++hs.tls_handshakes[TlsKey{tlsVersionLabel(ev.version), alpnLabel(ev.alpn), ev.resumed}];
   Conn* c = conn(ev.conn.id);
   if (!c) return;
   TlsView& t = c->view.legs[h].tls;
   t.present = true;
-  t.version = ev.version;
-  t.cipher = ev.cipher;
-  t.group = ev.group;
-  t.alpn = ev.alpn;
-  t.sni = ev.sni;
+  t.version = clip(ev.version);
+  t.cipher = clip(ev.cipher);
+  t.group = clip(ev.group);
+  t.alpn = clip(ev.alpn);  // ALPN ids and SNI are the peer's bytes (RFC 7301, RFC 6066)
+  t.sni = clip(ev.sni);
   t.resumed = ev.resumed;
   t.peer_subject = clip(ev.peer_subject);
   t.peer_issuer = clip(ev.peer_issuer);
@@ -517,8 +523,8 @@ void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
   t.offered_versions = clip(ev.offered_versions);
   t.offered_groups = clip(ev.offered_groups);
   t.offered_ciphers = ev.offered_ciphers;
-  t.ja3 = std::string(ev.ja3.substr(0, 1024));
-  t.ja3_md5 = ev.ja3_md5;
+  t.ja3 = boundedText(ev.ja3, 1024);
+  t.ja3_md5 = boundedText(ev.ja3_md5, 64);
 }
 
 void AnalysisObserver::onTick(uint64_t now_ns) {

@@ -44,7 +44,12 @@ struct LegView {
   uint64_t opened_ns = 0, closed_ns = 0;
   uint64_t setup_ns = 0, dns_ns = 0;
   std::string close_reason, close_detail;
-  std::map<uint16_t, uint32_t> settings_received, settings_sent;  // latest value per id
+  // Latest value per SETTINGS id. Ids are the peer's choice (RFC 9113
+  // section 6.5.2: unknown ones are ignored, so a peer may send thousands):
+  // at most kMaxSettingIds per direction, further new ids only counted.
+  static constexpr size_t kMaxSettingIds = 16;
+  std::map<uint16_t, uint32_t> settings_received, settings_sent;
+  uint64_t settings_ids_dropped = 0;
   uint64_t streams = 0;
   std::array<uint64_t, 2> data_bytes{};           // by Direction
   uint64_t conn_window_increments_received = 0;   // WINDOW_UPDATE on stream 0 from the peer
@@ -58,7 +63,7 @@ struct LegView {
   uint64_t last_rtt_ns = 0, min_rtt_ns = 0, max_rtt_ns = 0;
   bool goaway = false;
   std::string goaway_direction;
-  uint32_t goaway_code = 0;
+  uint32_t goaway_code = 0;                       // as received; shown by name only if registered
   int32_t goaway_last_stream = 0;
   std::string goaway_debug;                       // printable characters only, at most 256
   TlsView tls;

@@ -65,8 +65,9 @@ nlohmann::json CallRecord::toJson(int64_t wall_time_ms) const {
         {"last_response_message_s", since(start_ns, last_response_message_ns)},
         {"trailers_s", since(start_ns, trailers_ns)}}},
   };
-  if (reset_code >= 0) {
-    j["reset"] = {{"code", h2ErrorName(static_cast<uint32_t>(reset_code))}, {"by", reset_by}};
+  if (reset) {
+    // code: the RFC 9113 name or "unknown"; code_value: the number itself (not a key).
+    j["reset"] = {{"code", h2ErrorName(reset_code)}, {"code_value", reset_code}, {"by", reset_by}};
   }
   return j;
 }

@@ -18,8 +18,9 @@ struct CallRecord {
   int32_t stream_id = 0;            // downstream stream id
   int32_t upstream_stream_id = 0;   // 0: never reached the server
   std::string peer;                 // client address
+  // Texts from the peer: printable ASCII, at most 256 bytes each (label_bounds.h).
   std::string method;               // "pkg.Service/Method" (":path" without the leading slash)
-  std::string authority;
+  std::string authority;            // without any userinfo ("user:password@")
   std::string content_type;
   std::string user_agent;
   std::string grpc_encoding;
@@ -29,7 +30,8 @@ struct CallRecord {
   std::string status_source;        // "trailers", "reset", "stream_close"
   std::string grpc_message;         // at most kMaxMessage bytes
   bool answered_by_proxy = false;   // grpcscope answered (the upstream was unavailable)
-  int32_t reset_code = -1;          // HTTP/2 RST_STREAM code seen on the client hop, -1: none
+  bool reset = false;               // a RST_STREAM was seen on the client hop
+  uint32_t reset_code = 0;          // ... its HTTP/2 code, as received (any 32-bit value)
   std::string reset_by;             // "client", "server", "proxy" (who sent the reset the client saw)
   std::array<uint64_t, 2> messages{};        // request, response
   std::array<uint64_t, 2> message_bytes{};   // bodies

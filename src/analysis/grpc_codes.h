@@ -16,7 +16,8 @@ const char* grpcStatusName(int code);
 int parseGrpcStatus(std::string_view value);
 // The status a gRPC client reports for a stream reset with this HTTP/2 code.
 int grpcStatusForReset(uint32_t h2_error_code);
-// "NO_ERROR", "CANCEL", ...; unknown codes "0x1234".
+// "NO_ERROR", "CANCEL", ... (RFC 9113 section 7); every code outside that
+// registry is "unknown": a peer chooses codes, so a name never carries one.
 const char* h2ErrorName(uint32_t code);
 
 }  // namespace grpcscope

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "analysis/label_bounds.h"
+
 namespace grpcscope {
 namespace {
 
@@ -12,8 +14,18 @@ bool debugOn() { return spdlog::should_log(spdlog::level::debug); }
 }  // namespace
 
 bool isSensitiveHeader(std::string_view name) {
-  return name == "authorization" || name == "proxy-authorization" || name == "cookie" || name == "set-cookie" ||
-         name == "x-api-key";
+  if (!name.empty() && name.front() == ':') return false;  // pseudo-headers (":authority" is handled apart)
+  if (name == "authorization" || name == "proxy-authorization" || name == "cookie" || name == "set-cookie" ||
+      name == "x-api-key") {
+    return true;
+  }
+  // Custom credential metadata ("x-auth-token", "x-goog-iam-authorization-token",
+  // "x-session-id", "api-key"): HTTP/2 field names are lowercase (RFC 9113 section 8.2.1).
+  for (std::string_view part : {"auth", "token", "secret", "password", "passwd", "api-key", "apikey", "session",
+                                "cookie", "credential"}) {
+    if (name.find(part) != std::string_view::npos) return true;
+  }
+  return false;
 }
 
 void LoggingObserver::onConnectionOpen(const ConnectionOpenEvent& ev) {
@@ -55,9 +67,10 @@ void LoggingObserver::onHeaders(const HeadersEvent& ev) {
       fields += "=<redacted>";
     } else if (f.name.size() > 4 && f.name.substr(f.name.size() - 4) == "-bin") {
       fields += "=<" + std::to_string(f.value.size()) + " bytes>";
+    } else if (f.name == ":authority") {
+      fields += "=" + boundedText(withoutUserinfo(f.value), 128);  // userinfo is a credential
     } else {
-      fields += "=";
-      fields.append(f.value.substr(0, 128));
+      fields += "=" + boundedText(f.value, 128);  // printable only: a peer cannot forge log lines
     }
   }
   spdlog::debug("[W{}][C{}][S{}] {} {} {}{}:{}", ev.conn.worker, ev.conn.id, ev.stream_id, hopName(ev.conn.hop),
@@ -115,7 +128,7 @@ void LoggingObserver::onGoaway(const GoawayEvent& ev) {
   if (!debugOn()) return;
   spdlog::debug("[W{}][C{}] {} GOAWAY {} code={} last_stream={} debug=\"{}\"", ev.conn.worker, ev.conn.id,
                 hopName(ev.conn.hop), directionName(ev.direction), ev.error_code, ev.last_stream_id,
-                ev.debug_data.substr(0, 256));
+                boundedText(ev.debug_data, 256));
 }
 
 void LoggingObserver::onViolation(const ViolationEvent& ev) {

@@ -64,8 +64,8 @@ void HopStats::merge(const HopStats& o) {
   ping_rtt.merge(o.ping_rtt);
   ping_interval.merge(o.ping_interval);
   for (int d = 0; d < 2; ++d) {
-    addMaps(goaway[d], o.goaway[d]);
-    addMaps(rst[d], o.rst[d]);
+    addArrays(goaway[d], o.goaway[d]);
+    addArrays(rst[d], o.rst[d]);
   }
   tls_handshake.merge(o.tls_handshake);
   addMaps(tls_handshakes, o.tls_handshakes);
@@ -75,9 +75,7 @@ void HopStats::merge(const HopStats& o) {
   tcp_busy_us += o.tcp_busy_us;
   tcp_rwnd_limited_us += o.tcp_rwnd_limited_us;
   tcp_sndbuf_limited_us += o.tcp_sndbuf_limited_us;
-  for (const auto& [text, n] : o.goaway_debug) {
-    if (goaway_debug.count(text) || goaway_debug.size() < kMaxDebug) goaway_debug[text] += n;
-  }
+  goaway_debug.merge(o.goaway_debug);
 }
 
 uint64_t ClientChurn::recent(uint64_t now_second) const {
@@ -114,9 +112,9 @@ void WorkerStats::merge(const WorkerStats& o) {
   upstream_time.merge(o.upstream_time);
   response_headers_time.merge(o.response_headers_time);
   message_transfer.merge(o.message_transfer);
-  addMaps(violations, o.violations);
+  violations.merge(o.violations);
   upstream_failures += o.upstream_failures;
-  addMaps(upstream_failure_causes, o.upstream_failure_causes);
+  upstream_failure_causes.merge(o.upstream_failure_causes);
   for (const auto& [ip, c] : o.churn) {
     ClientChurn& into = churn[ip];
     // Workers share the clock (seconds since the process started): add second by second.

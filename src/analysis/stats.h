@@ -14,6 +14,7 @@
 
 #include "analysis/grpc_codes.h"
 #include "analysis/histogram.h"
+#include "analysis/label_bounds.h"
 #include "analysis/wire_profile.h"
 
 namespace grpcscope {
@@ -42,7 +43,8 @@ struct MethodStats {
   void merge(const MethodStats& other);
 };
 
-using TlsKey = std::tuple<std::string, std::string, bool>;  // version, alpn ("none"), resumed
+// version (tlsVersionLabel), alpn (alpnLabel: "h2", "http/1.1", "none", "other"), resumed
+using TlsKey = std::tuple<std::string, std::string, bool>;
 
 struct HopStats {
   uint64_t connections_opened = 0;
@@ -67,10 +69,15 @@ struct HopStats {
   uint64_t pings_without_data = 0;               // PINGs received with no HEADERS/DATA since the previous one
   Histogram ping_rtt{HistogramUnit::kSeconds};
   Histogram ping_interval{HistogramUnit::kSeconds};  // between PINGs received on one connection
-  std::array<std::map<uint32_t, uint64_t>, 2> goaway;  // by Direction, then error code
-  std::array<std::map<uint32_t, uint64_t>, 2> rst;
-  std::map<std::string, uint64_t> goaway_debug;  // received GOAWAY debug data ("too_many_pings"), at most kMaxDebug
+  // By Direction, then h2ErrorBucket(code): a peer chooses the code, so codes
+  // outside RFC 9113's registry share one "unknown" bucket.
+  std::array<H2ErrorCounts, 2> goaway{};
+  std::array<H2ErrorCounts, 2> rst{};
+  // Received GOAWAY debug data ("too_many_pings"): kMaxDebug texts of at most
+  // kMaxDebugBytes printable characters, later ones under "other".
   static constexpr size_t kMaxDebug = 32;
+  static constexpr size_t kMaxDebugBytes = 64;
+  BoundedCounts goaway_debug{kMaxDebug, kMaxDebugBytes};
   Histogram tls_handshake{HistogramUnit::kSeconds};
   std::map<TlsKey, uint64_t> tls_handshakes;
   Histogram tcp_rtt{HistogramUnit::kSeconds};    // TCP_INFO samples
@@ -106,14 +113,16 @@ struct WorkerStats {
   Histogram upstream_time{HistogramUnit::kSeconds};  // request headers out -> trailers back
   Histogram response_headers_time{HistogramUnit::kSeconds};  // call start -> response headers to the client
   Histogram message_transfer{HistogramUnit::kSeconds};       // first to last byte of one message
-  std::map<std::string, uint64_t> violations;
-  uint64_t upstream_failures = 0;
-  std::map<std::string, uint64_t> upstream_failure_causes;  // at most kMaxCauses
-  std::unordered_map<std::string, ClientChurn> churn;       // at most kMaxClients
-  uint64_t tap_dropped = 0;
-
+  static constexpr size_t kMaxViolationKinds = 16;  // the relay's own names; bounded all the same
   static constexpr size_t kMaxCauses = 32;
+  static constexpr size_t kMaxCauseBytes = 256;
   static constexpr size_t kMaxClients = 1024;
+
+  BoundedCounts violations{kMaxViolationKinds, 64};
+  uint64_t upstream_failures = 0;
+  BoundedCounts upstream_failure_causes{kMaxCauses, kMaxCauseBytes};  // the rest under "other"
+  std::unordered_map<std::string, ClientChurn> churn;       // at most kMaxClients per worker
+  uint64_t tap_dropped = 0;
 
   // A copy without the per-method and per-client parts (cheap: for rates).
   WorkerStats totalsOnly() const;

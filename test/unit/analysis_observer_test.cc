@@ -109,7 +109,7 @@ TEST_F(AnalysisObserverTest, TrailersSentToTheClientDecideTheStatus) {
   WorkerStats s = stats();
   EXPECT_EQ(s.by_status[14], 1u);
   EXPECT_EQ(s.upstream_failures, 1u);
-  EXPECT_EQ(s.upstream_failure_causes["upstream down"], 1u);
+  EXPECT_EQ(s.upstream_failure_causes.count("upstream down"), 1u);
 }
 
 TEST_F(AnalysisObserverTest, ConnectionLostMidCallIsUnavailable) {
@@ -199,6 +199,142 @@ TEST_F(AnalysisObserverTest, NoEventIsBuiltWhileNobodyListens) {
   std::vector<std::string> events;
   tap_.drain(events);
   EXPECT_TRUE(events.empty());
+}
+
+// A peer chooses RST_STREAM and GOAWAY codes and GOAWAY debug texts: codes
+// outside RFC 9113's registry share one bucket, texts are capped.
+TEST_F(AnalysisObserverTest, PeerChosenCodesAndDebugTextsAreBounded) {
+  open();
+  for (uint32_t i = 0; i < 3000; ++i) {
+    obs_.onRstStream({ref(Hop::kDownstream), Direction::kReceived, static_cast<int32_t>(2 * i + 1), 0x100 + i});
+    obs_.onRstStream({ref(Hop::kUpstream), Direction::kSent, static_cast<int32_t>(2 * i + 1), 0x100 + i});
+  }
+  obs_.onRstStream({ref(Hop::kDownstream), Direction::kReceived, 1, 0x8});
+  for (uint32_t i = 0; i < 500; ++i) {
+    GoawayEvent g;
+    g.conn = ref(Hop::kDownstream);
+    g.error_code = 0x10000 + i;
+    std::string debug = "text " + std::to_string(i) + std::string(200, 'x');
+    g.debug_data = debug;
+    obs_.onGoaway(g);
+  }
+  WorkerStats s = stats();
+  const HopStats& down = s.hops[0];
+  EXPECT_EQ(down.rst[0][kH2UnknownErrorBucket], 3000u);
+  EXPECT_EQ(down.rst[0][0x8], 1u);
+  EXPECT_EQ(s.hops[1].rst[1][kH2UnknownErrorBucket], 3000u);
+  EXPECT_EQ(down.goaway[0][kH2UnknownErrorBucket], 500u);
+  EXPECT_EQ(down.goaway_debug.size(), HopStats::kMaxDebug + 1);
+  EXPECT_EQ(down.goaway_debug.count("other"), 500u - HopStats::kMaxDebug);
+  for (const auto& [text, n] : down.goaway_debug.counts()) EXPECT_LE(text.size(), HopStats::kMaxDebugBytes);
+  // Merged workers stay within the same bound.
+  WorkerStats merged = s;
+  merged.merge(s);
+  EXPECT_EQ(merged.hops[0].goaway_debug.size(), HopStats::kMaxDebug + 1);
+  EXPECT_EQ(merged.hops[0].rst[0][kH2UnknownErrorBucket], 6000u);
+}
+
+// A reset with a code above 2^31 still counts as a reset (it was stored in an int32 once).
+TEST_F(AnalysisObserverTest, ResetWithAHugeCodeIsStillAReset) {
+  open();
+  request(1, "/pkg.Svc/A");
+  obs_.onRstStream({ref(Hop::kDownstream), Direction::kReceived, 1, 0xfffffff0u});
+  tap_.addSubscriber();
+  close(1, 0xfffffff0u);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.by_status[13], 1u) << "INTERNAL, as gRPC reports an unknown reset code";
+  std::vector<std::string> events;
+  tap_.drain(events);
+  ASSERT_EQ(events.size(), 1u);
+  nlohmann::json e = nlohmann::json::parse(events[0]);
+  EXPECT_EQ(e["status_source"], "reset");
+  EXPECT_EQ(e["reset"]["code"], "unknown");
+  EXPECT_EQ(e["reset"]["code_value"], 0xfffffff0u);
+}
+
+TEST_F(AnalysisObserverTest, PeerTextsInACallArePrintableAndWithoutCredentials) {
+  open();
+  StreamEvent st{ref(Hop::kDownstream), 1, 2'000'000'000};
+  obs_.onStreamOpen(st);
+  std::string bad = "\xff\xfe\x01";
+  std::string path = "/pkg.Svc/A" + bad;
+  std::string ua = "agent" + bad + std::string(1000, 'u');
+  std::string content_type = "application/grpc" + bad;
+  HeaderField fields[] = {{":path", path},
+                          {":authority", "user:s3cret@host.example"},
+                          {"user-agent", ua},
+                          {"content-type", content_type}};
+  HeadersEvent h;
+  h.conn = ref(Hop::kDownstream);
+  h.stream_id = 1;
+  h.at_ns = 2'000'000'000;
+  h.fields = fields;
+  h.count = 4;
+  obs_.onHeaders(h);
+  tap_.addSubscriber();
+  close(1);
+  WorkerStats s = stats();
+  ASSERT_EQ(s.methods.size(), 1u);
+  EXPECT_EQ(s.methods.begin()->first, "pkg.Svc/A???");
+  std::vector<std::string> events;
+  tap_.drain(events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].find("s3cret"), std::string::npos);
+  nlohmann::json e = nlohmann::json::parse(events[0]);  // strict UTF-8: throws on a raw byte
+  EXPECT_EQ(e["authority"], "host.example");
+  EXPECT_EQ(e["content_type"], "application/grpc???");
+  EXPECT_EQ(e["user_agent"].get<std::string>().size(), 256u);
+  EXPECT_EQ(e["user_agent"].get<std::string>().substr(0, 9), "agent???u");
+}
+
+// A method named "other" joins the overflow: the label must not appear twice.
+// (A :path without its leading slash is kept whole, so "/other" is "/other".)
+TEST_F(AnalysisObserverTest, AMethodNamedOtherJoinsTheOverflow) {
+  open();
+  request(1, "other");
+  request(3, "/pkg.Svc/A");
+  WorkerStats s = stats();
+  EXPECT_EQ(s.methods.count("other"), 0u);
+  EXPECT_EQ(s.other_methods.started, 1u);
+  EXPECT_EQ(s.methods.count("pkg.Svc/A"), 1u);
+}
+
+TEST_F(AnalysisObserverTest, SettingsIdsAreCappedPerConnection) {
+  open();
+  std::vector<SettingEntry> entries;
+  for (uint16_t id = 1; id <= 1000; ++id) entries.push_back({id, id});
+  SettingsEvent ev;
+  ev.conn = ref(Hop::kDownstream);
+  ev.entries = entries.data();
+  ev.count = entries.size();
+  obs_.onSettings(ev);
+  WorkerSnapshot snap = obs_.snapshot(true, true, 10);
+  ASSERT_EQ(snap.connections.size(), 1u);
+  const LegView& leg = snap.connections[0].legs[0];
+  EXPECT_EQ(leg.settings_received.size(), LegView::kMaxSettingIds);
+  EXPECT_EQ(leg.settings_ids_dropped, 1000u - LegView::kMaxSettingIds);
+  EXPECT_EQ(leg.settings_received.at(4), 4u) << "the registered ids come first and are kept";
+}
+
+TEST_F(AnalysisObserverTest, TlsLabelsAreBounded) {
+  open();
+  TlsHandshakeEvent t;
+  t.conn = ref(Hop::kUpstream);
+  t.version = "TLSv1.3";
+  t.alpn = "made-up-protocol";
+  std::string sni = "\xff" + std::string(5000, 's');
+  t.sni = sni;
+  obs_.onTlsHandshake(t);
+  t.version = "bogus";
+  t.alpn = "";
+  obs_.onTlsHandshake(t);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.hops[1].tls_handshakes.count(TlsKey{"TLSv1.3", "other", false}), 1u);
+  EXPECT_EQ(s.hops[1].tls_handshakes.count(TlsKey{"other", "none", false}), 1u);
+  WorkerSnapshot snap = obs_.snapshot(true, true, 10);
+  const TlsView& view = snap.connections[0].legs[1].tls;
+  EXPECT_LE(view.sni.size(), 256u);
+  EXPECT_EQ(view.sni.front(), '?');
 }
 
 }  // namespace
