@@ -146,16 +146,17 @@ class ConnectionRelay {
  private:
   enum class State { kConnecting, kUpstreamHandshake, kRelaying, kUpstreamFailed, kClosing };
 
-  // Lifecycle (connection_relay.cc).
+  // The upstream connection (relay_upstream.cc).
   void connectUpstream();
   void resolveAndConnect();
   void connectToNext();
   void onUpstreamConnect(int status, const std::string& address);
-  void onUpstreamTcpConnected();
   void attachUpstream(uint64_t setup_ns);
   void startUpstreamTls(uint64_t tcp_ns);
   void onUpstreamReady(const nghttp2_settings& settings);
   void onUpstreamFailed(const std::string& cause, bool count_for_backoff);
+
+  // Lifecycle (connection_relay.cc).
   void startDownstream(const nghttp2_settings_entry* iv, size_t niv);
   void onLegData(Leg& leg, const uint8_t* data, size_t len);
   bool receive(Leg& leg, const uint8_t* data, size_t len);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "proxy/connection_relay.h"
 
@@ -21,6 +22,16 @@ uint64_t opaqueOf(const uint8_t data[8]) {
 }
 
 constexpr int32_t kMaxStreamId = 0x7fffffff;
+
+// A peer's GOAWAY debug data as a log field: printable ASCII, at most 128
+// bytes (a newline in it would forge a log line).
+std::string logText(std::string_view v) {
+  std::string out(v.substr(0, 128));
+  for (char& ch : out) {
+    if (ch < 0x20 || ch > 0x7e) ch = '?';
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -379,7 +390,7 @@ void ConnectionRelay::onShutdownNotice(std::string_view frame, std::string_view 
   ev.debug_data = debug_data;
   observer_.onGoaway(ev);
   spdlog::debug("[W{}][C{}] upstream GOAWAY received: shutdown notice (last stream 2^31-1) debug \"{}\"",
-                ctx_.worker_id, id_, debug_data);
+                ctx_.worker_id, id_, logText(debug_data));
   Leg& down = downstream_;
   if (state_ != State::kRelaying || !down.session || !down.transport_open || down.transport->closing() ||
       down.goaway_sent_code != kNoReset) {
@@ -417,32 +428,35 @@ void ConnectionRelay::onGoawayRecv(Leg& leg, const nghttp2_goaway& goaway) {
   ev.debug_data = {reinterpret_cast<const char*>(goaway.opaque_data), goaway.opaque_data_len};
   observer_.onGoaway(ev);
   spdlog::debug("[W{}][C{}] {} GOAWAY received: code {} last stream {} debug \"{}\"", ctx_.worker_id, id_,
-                hopName(leg.hop_), goaway.error_code, goaway.last_stream_id, ev.debug_data);
+                hopName(leg.hop_), goaway.error_code, goaway.last_stream_id, logText(ev.debug_data));
   Leg& far = other(leg);
   if (!far.session || !far.transport_open) return;
   if (leg.hop_ == Hop::kUpstream) {
     // (The server's graceful-shutdown notice never gets here: see onShutdownNotice.)
     upstream_goaway_received_ = true;
-    nghttp2_submit_goaway(far.session, NGHTTP2_FLAG_NONE, downstreamLastStreamFor(goaway.last_stream_id),
-                          goaway.error_code, goaway.opaque_data, goaway.opaque_data_len);
+    if (nghttp2_submit_goaway(far.session, NGHTTP2_FLAG_NONE, downstreamLastStreamFor(goaway.last_stream_id),
+                              goaway.error_code, goaway.opaque_data, goaway.opaque_data_len) == 0) {
+      ++far.goaways_unsent;
+    }
     far.goaway_sent_code = goaway.error_code;
-    ++far.goaways_unsent;
   } else {
     // The client's last stream id names server-initiated (push) streams: none.
-    nghttp2_submit_goaway(far.session, NGHTTP2_FLAG_NONE, goaway.last_stream_id, goaway.error_code,
-                          goaway.opaque_data, goaway.opaque_data_len);
+    if (nghttp2_submit_goaway(far.session, NGHTTP2_FLAG_NONE, goaway.last_stream_id, goaway.error_code,
+                              goaway.opaque_data, goaway.opaque_data_len) == 0) {
+      ++far.goaways_unsent;
+    }
     far.goaway_sent_code = goaway.error_code;
-    ++far.goaways_unsent;
   }
 }
 
 void ConnectionRelay::submitGoaway(Leg& leg, uint32_t error_code, std::string_view debug) {
   if (!leg.session || leg.goaway_sent_code != kNoReset || !leg.transport_open) return;
   int32_t last = leg.hop_ == Hop::kDownstream ? nghttp2_session_get_last_proc_stream_id(leg.session) : 0;
-  nghttp2_submit_goaway(leg.session, NGHTTP2_FLAG_NONE, last, error_code,
-                        reinterpret_cast<const uint8_t*>(debug.data()), debug.size());
+  if (nghttp2_submit_goaway(leg.session, NGHTTP2_FLAG_NONE, last, error_code,
+                            reinterpret_cast<const uint8_t*>(debug.data()), debug.size()) == 0) {
+    ++leg.goaways_unsent;
+  }
   leg.goaway_sent_code = error_code;
-  ++leg.goaways_unsent;
 }
 
 void ConnectionRelay::onRstStreamRecv(Leg& leg, const nghttp2_rst_stream& rst) {

@@ -526,6 +526,7 @@ void TlsTransport::readPlaintext() {
 void TlsTransport::queue(const uint8_t* data, size_t len) {
   if (failed_) return;
   plain_out_.append(data, len);
+  plain_queued_ += len;
 }
 
 void TlsTransport::flush() {
@@ -546,8 +547,12 @@ void TlsTransport::encryptPending() {
       return;
     }
     plain_out_.drain(static_cast<size_t>(n));
+    plain_encrypted_ += static_cast<uint64_t>(n);
   }
   moveCiphertextOut();
+  if (written_marks_.empty() || written_marks_.back().first != plain_encrypted_) {
+    written_marks_.emplace_back(plain_encrypted_, inner_->bytesQueued());
+  }
 }
 
 void TlsTransport::moveCiphertextOut() {
@@ -624,6 +629,10 @@ void TlsTransport::onTransportEnd(bool reset, std::string_view cause) {
 }
 
 void TlsTransport::onTransportDrained() {
+  while (!written_marks_.empty() && written_marks_.front().second <= inner_->bytesWritten()) {
+    plain_written_ = written_marks_.front().first;
+    written_marks_.pop_front();
+  }
   encryptPending();
   inner_->flush();
   if (handler_) handler_->onTransportDrained();

@@ -126,6 +126,9 @@ class TlsTransport final : public Transport, private TransportHandler {
   const std::string& localAddress() const override { return inner_->localAddress(); }
   uint64_t bytesIn() const override { return inner_->bytesIn(); }
   uint64_t bytesOut() const override { return inner_->bytesOut(); }
+  // Plaintext counts: written once the ciphertext carrying it was written.
+  uint64_t bytesQueued() const override { return plain_queued_; }
+  uint64_t bytesWritten() const override { return plain_written_; }
   int fd() const override { return inner_->fd(); }
 
  private:
@@ -152,6 +155,12 @@ class TlsTransport final : public Transport, private TransportHandler {
   BIO* wbio_ = nullptr;  // ciphertext out (owned by ssl_)
   TransportHandler* handler_ = nullptr;
   ByteQueue plain_out_;  // plaintext waiting for the handshake or for SSL_write
+  uint64_t plain_queued_ = 0;
+  uint64_t plain_encrypted_ = 0;
+  uint64_t plain_written_ = 0;
+  // (plaintext encrypted so far, inner bytesQueued() after its ciphertext):
+  // one per flush that encrypted something, dropped once written.
+  std::deque<std::pair<uint64_t, uint64_t>> written_marks_;
   std::string held_in_;  // plaintext read while the reader is paused
   bool reading_ = false;
   bool handshake_done_ = false;

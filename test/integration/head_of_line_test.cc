@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <vector>
 #include <thread>
 
 #include "admin/admin_client.h"
@@ -207,7 +208,7 @@ class RawHeadOfLineTest : public ProxyTest {
  protected:
   void SetUp() override {
     SKIP_IF_DIRECT("needs the proxy between two raw peers");
-    ASSERT_NO_FATAL_FAILURE(startProxy({}, listener_.address()));
+    ASSERT_NO_FATAL_FAILURE(startProxy(proxyArgs(), listener_.address()));
     std::string error;
     ASSERT_TRUE(rawConnect(client_, &error)) << error;
     client_.send(std::string(h2::kClientPreface) + h2::settingsFrame());
@@ -215,6 +216,21 @@ class RawHeadOfLineTest : public ProxyTest {
     ASSERT_GE(fd, 0) << "the proxy did not connect upstream";
     ASSERT_TRUE(rawAdoptAsServer(server_, fd, &error)) << error;
     ASSERT_TRUE(pumpUntil([&] { return settingsSeen(client_) && settingsSeen(server_); }));
+  }
+
+  virtual std::vector<std::string> proxyArgs() const { return {}; }
+
+  // Sends on `stream` until neither its window nor the connection's opens
+  // again: what grpcscope would hold of it is then held.
+  int64_t fill(uint32_t stream) {
+    int64_t total = 0;
+    for (int round = 0; round < 20; ++round) {
+      int64_t sent = sendWhatWindowsAllow(stream);
+      total += sent;
+      bool opened = pumpUntil([&] { return std::min(connectionWindow(), streamWindow(stream)) > 0; }, 300ms);
+      if (sent == 0 && !opened) break;
+    }
+    return total;
   }
 
   static bool settingsSeen(const h2::RawConnection& c) {
@@ -314,6 +330,34 @@ TEST_F(RawHeadOfLineTest, BufferedBytesReturnConnectionWindowNotStreamWindow) {
   EXPECT_TRUE(pumpUntil([&] { return dataBytes(server_, 3) == 100; }))
       << "stream 3's bytes did not reach the server: " << server_.outcome().describe();
   EXPECT_EQ(dataBytes(server_, 1), 65535) << "the server's stream window was respected";
+}
+
+// The connection window covers at most --max-connection-buffer of buffered
+// bytes: four streams that nobody reads hold no more than that plus the
+// connection window, however many stream windows they have. Past the budget
+// the client's connection window stays shut (the last streams cannot send):
+// the bound is what a stalled connection then costs.
+class RawConnectionBufferTest : public RawHeadOfLineTest {
+ protected:
+  std::vector<std::string> proxyArgs() const override { return {"--max-connection-buffer", "65536"}; }
+};
+
+TEST_F(RawConnectionBufferTest, BufferedBytesStayWithinTheBudget) {
+  std::string block = h2::grpcRequestBlock("localhost", "/grpcscope.test.Echo/ClientStream");
+  int64_t sent = 0;
+  for (uint32_t stream : {1u, 3u, 5u, 7u}) {
+    client_.send(h2::headersFrames(stream, block, false));
+    sent += fill(stream);
+  }
+  int64_t delivered = 0;
+  for (uint32_t stream : {1u, 3u, 5u, 7u}) delivered += dataBytes(server_, stream);
+  int64_t held = sent - delivered;
+  std::cout << "4 unread streams: client sent " << sent << ", server has " << delivered << ", grpcscope holds " << held
+            << " (budget 65536 + connection window 65535)\n";
+  EXPECT_GE(delivered, 2 * 65535) << "the first streams filled the server's stream windows";
+  EXPECT_GT(held, 65535) << "the budget let more than one stream window through";
+  EXPECT_LE(held, 65536 + 65535) << "more held than the budget plus the connection window";
+  EXPECT_LE(connectionWindow(), 0) << "past the budget the connection window stays shut";
 }
 
 }  // namespace

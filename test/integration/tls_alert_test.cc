@@ -10,6 +10,7 @@
 // sees only "unexpected eof" and cannot tell a missing certificate from a
 // crashed server. These tests set TLS up themselves, so they run the same
 // with and without GRPCSCOPE_TEST_TLS.
+#include "own_certs_fixture.h"
 #include "proxy_fixture.h"
 #include "support/loopback.h"
 #include "support/test_certs.h"
@@ -17,29 +18,8 @@
 namespace grpcscope::testsupport {
 namespace {
 
-class TlsAlertTest : public ProxyTest {
+class TlsAlertTest : public OwnCertsProxyTest {
  protected:
-  static void SetUpTestSuite() {
-    certs_ = new TestCerts();
-    std::string error;
-    if (!certs_->generate(&error)) {
-      cert_error_ = error;
-      delete certs_;
-      certs_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete certs_;
-    certs_ = nullptr;
-  }
-
-  void SetUp() override {
-    suite_tls_ = false;  // each test chooses TLS on each leg itself
-    ASSERT_NE(certs_, nullptr) << "certificate generation failed: " << cert_error_;
-  }
-
-  static const TestCerts& certs() { return *certs_; }
-
   static std::vector<std::string> terminationArgs(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {"--tls-cert", certs().server.cert, "--tls-key", certs().server.key};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -67,8 +47,6 @@ class TlsAlertTest : public ProxyTest {
     EXPECT_TRUE(proxy_->running());
   }
 
-  static inline TestCerts* certs_ = nullptr;
-  static inline std::string cert_error_;
 };
 
 TEST_F(TlsAlertTest, MissingClientCertificateTls13SendsCertificateRequired) {

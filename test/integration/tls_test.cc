@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "admin/admin_client.h"
+#include "own_certs_fixture.h"
 #include "proxy_fixture.h"
 #include "support/test_certs.h"
 
@@ -19,29 +20,8 @@ namespace {
 using grpcscope::test::EchoRequest;
 using grpcscope::test::EchoResponse;
 
-class TlsTest : public ProxyTest {
+class TlsTest : public OwnCertsProxyTest {
  protected:
-  static void SetUpTestSuite() {
-    certs_ = new TestCerts();
-    std::string error;
-    if (!certs_->generate(&error)) {
-      cert_error_ = error;
-      delete certs_;
-      certs_ = nullptr;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete certs_;
-    certs_ = nullptr;
-  }
-
-  void SetUp() override {
-    suite_tls_ = false;  // each test chooses TLS on each leg itself
-    ASSERT_NE(certs_, nullptr) << "certificate generation failed: " << cert_error_;
-  }
-
-  static const TestCerts& certs() { return *certs_; }
-
   // gRPC server credentials with `identity`; require_client_cert: mTLS
   // (client certificates must verify against the test CA). The server's
   // trust store holds the test CA only for mTLS or with `trust_ca`: OpenSSL
@@ -124,8 +104,6 @@ class TlsTest : public ProxyTest {
     return sampleValue(parseExposition(r.body), name, labels).value_or(0);
   }
 
-  static inline TestCerts* certs_ = nullptr;
-  static inline std::string cert_error_;
 };
 
 // 1. gRPC C++ client -TLS-> grpcscope -TLS-> gRPC C++ server: all four call types.
