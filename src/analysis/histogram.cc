@@ -21,7 +21,27 @@ constexpr std::array<double, 26> kBytes = [] {
 constexpr std::array<double, 19> kCounts = {1,    2,    5,     10,    20,    50,     100,    200,    500,   1000,
                                             2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000};
 
+// Sketch ranges (quantile_sketch.h): what JSON percentiles resolve within 1 %.
+// Seconds: 100 ns (below a syscall) to 1e6 s (11.6 days: connection
+// lifetimes); bytes: 1 B to 64 GiB (a gRPC message is at most 4 GiB - 1: its
+// length prefix is 32 bits); counts: 1 to 1e9. Zero is exact (zero bucket).
+constexpr SketchRange kSecondsRange{1e-7, 1e6};
+constexpr SketchRange kBytesRange{1, 64.0 * 1024 * 1024 * 1024};
+constexpr SketchRange kCountsRange{1, 1e9};
+
 }  // namespace
+
+SketchRange sketchRange(HistogramUnit unit) {
+  switch (unit) {
+    case HistogramUnit::kSeconds: return kSecondsRange;
+    case HistogramUnit::kBytes: return kBytesRange;
+    case HistogramUnit::kCount: return kCountsRange;
+  }
+  return kSecondsRange;
+}
+
+Histogram::Histogram(HistogramUnit unit)
+    : unit_(unit), sketch_(sketchRange(unit).min_value, sketchRange(unit).max_value) {}
 
 std::span<const double> histogramBounds(HistogramUnit unit) {
   switch (unit) {
@@ -38,30 +58,14 @@ void Histogram::observe(double value) {
   ++buckets_[i];
   ++count_;
   sum_ += value;
+  sketch_.add(value);
 }
 
 void Histogram::merge(const Histogram& other) {
   for (size_t i = 0; i < kMaxBuckets; ++i) buckets_[i] += other.buckets_[i];
   count_ += other.count_;
   sum_ += other.sum_;
-}
-
-double Histogram::quantile(double q) const {
-  if (count_ == 0) return 0;
-  std::span<const double> b = bounds();
-  double rank = std::clamp(q, 0.0, 1.0) * static_cast<double>(count_);
-  uint64_t seen = 0;
-  for (size_t i = 0; i <= b.size(); ++i) {
-    if (buckets_[i] == 0) continue;
-    if (static_cast<double>(seen + buckets_[i]) >= rank) {
-      double lower = i == 0 ? 0 : b[i - 1];
-      if (i == b.size()) return lower;  // the +Inf bucket: the largest finite bound is all we know
-      double within = (rank - static_cast<double>(seen)) / static_cast<double>(buckets_[i]);
-      return lower + (b[i] - lower) * std::clamp(within, 0.0, 1.0);
-    }
-    seen += buckets_[i];
-  }
-  return b.back();
+  sketch_.merge(other.sketch_);
 }
 
 }  // namespace grpcscope
