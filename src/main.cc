@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "admin/admin_server.h"
@@ -18,6 +19,7 @@
 #include "analysis/logging_observer.h"
 #include "analysis/observer_fanout.h"
 #include "app/options.h"
+#include "app/report.h"
 #include "proxy/worker.h"
 
 namespace {
@@ -78,6 +80,9 @@ int main(int argc, char** argv) {
   // A client that vanishes mid-write must cost an EPIPE on that socket, not
   // the process (libuv writes with writev, which raises SIGPIPE).
   std::signal(SIGPIPE, SIG_IGN);
+  // `grpcscope report ...` reads a running instance's admin endpoint; it is
+  // not the proxy and takes none of its flags.
+  if (argc >= 2 && std::string_view(argv[1]) == "report") return grpcscope::report::runReport(argc, argv);
   Config config;
   grpcscope::OptionsResult parsed = grpcscope::parseOptions(argc, argv, config);
   if (!parsed.ok) {
