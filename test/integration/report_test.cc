@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "admin/admin_fixture.h"
 
@@ -151,6 +153,86 @@ TEST_F(ReportTest, BadFlagsExitTwo) {
     EXPECT_NE(r.err.find("grpcscope report:"), std::string::npos) << r.err;
     std::cout << r.err;
   }
+}
+
+// A stand-in admin endpoint serving canned JSON (one active warning finding),
+// since the proxy produces no finding yet: the --fail-on exit codes end to end.
+class FakeAdmin {
+ public:
+  FakeAdmin() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeAdmin() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      std::string body = "{}";
+      if (request.rfind("GET /api/findings ", 0) == 0) {
+        body = R"([{"id":"keepalive.too_many_pings","severity":"warning","layer":"connection",)"
+               R"("title":"Client PINGs too often","evidence":{"goaways":2},"recommendation":"Raise keepalive time",)"
+               R"("count":2,"first_seen":"t0","last_seen":"t1","scope":{},"active":true,"resolved_at":null}])";
+      } else if (request.rfind("GET /api/methods ", 0) == 0) {
+        body = R"({"methods":[]})";
+      } else if (request.rfind("GET /api/connections ", 0) == 0) {
+        body = R"({"count":0,"connections":[]})";
+      }
+      std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      (void)!::write(c, response.data(), response.size());
+      ::close(c);
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(ReportFailOnTest, ActiveWarningExitsOneForWarningOnly) {
+  SKIP_IF_DIRECT("tests the binary");
+  FakeAdmin admin;
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {ProxyProcess::binaryPath(), "report", "--admin", admin.address()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return runProcess(argv, 20s);
+  };
+  RunResult plain = run({});
+  EXPECT_EQ(plain.status, 0) << plain.err;
+  EXPECT_NE(plain.out.find("[WARNING] keepalive.too_many_pings (connection) active, count 2"), std::string::npos)
+      << plain.out;
+  EXPECT_NE(plain.out.find("fix: Raise keepalive time"), std::string::npos) << plain.out;
+  RunResult warning = run({"--fail-on", "warning"});
+  EXPECT_EQ(warning.status, 1) << warning.err;
+  EXPECT_NE(warning.out.find("keepalive.too_many_pings"), std::string::npos) << "the report is printed either way";
+  RunResult critical = run({"--fail-on", "critical", "--format", "markdown"});
+  EXPECT_EQ(critical.status, 0) << critical.err;
+  EXPECT_NE(critical.out.find("| warning | keepalive.too_many_pings |"), std::string::npos) << critical.out;
 }
 
 }  // namespace
