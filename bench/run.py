@@ -86,10 +86,10 @@ ALL_TARGETS = ["direct", "grpcscope", "grpcscope-off", "nghttpx", "haproxy"]
 # grpcscope-off: the same binary with --measure=false (the relay alone), so one
 # run shows what measurement costs.
 
-# Targets of issue 2 on the 2-core machine.
+# The performance targets on the 2-core machine (docs/performance.md).
 TARGET_RPS_RATIO = 0.70        # unary: proxied RPS / direct RPS
 TARGET_P50_ADDED_US = 100.0    # unary-1x1: proxied p50 - direct p50
-TARGET_MEASURE_RATIO = 0.90    # unary: RPS with measurement / RPS with --measure=false (issue 4)
+TARGET_MEASURE_RATIO = 0.90    # unary: RPS with measurement / RPS with --measure=false
 
 
 def log(msg):

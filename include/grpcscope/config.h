@@ -15,7 +15,7 @@ struct HostPort {
   std::string toString() const;  // "host:port", IPv6 hosts in brackets
 };
 
-// TLS termination toward clients (issue: TLS). Empty cert_file: h2c listener.
+// TLS termination toward clients (docs/architecture.md "TLS"). Empty cert_file: h2c listener.
 struct ListenerTlsConfig {
   std::string cert_file;
   std::string key_file;
@@ -69,7 +69,7 @@ struct LimitConfig {
   uint32_t reset_rate = 33;                     // ... and tokens per second (nghttp2 defaults)
 };
 
-// The measurement side (issue: measurement and the admin API).
+// The measurement side (docs/architecture.md "Measurement").
 struct AnalysisConfig {
   bool enabled = true;               // false: relay only, no statistics (the benchmark's baseline)
   std::string descriptor_set;        // protoc --descriptor_set_out file: field names in wire reports

@@ -1,6 +1,6 @@
 // /metrics: the merged statistics as Prometheus metric families
 // (prometheus-cpp's data model and text serializer). Names and labels follow
-// DESIGN.md's admin contract; docs/metrics.md lists every family.
+// the admin contract of docs/metrics.md, which lists every family.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-// Field names for the wire profile (issue 4, --descriptor-set FILE): a
+// Field names for the wire profile (--descriptor-set FILE): a
 // FileDescriptorSet as written by `protoc --descriptor_set_out=FILE
 // --include_imports` is built into a DescriptorPool once; then a method
 // ("/pkg.Service/Method") and a field path of numbers ("3.2") map to dotted

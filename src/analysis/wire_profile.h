@@ -1,4 +1,4 @@
-// Schema-less protobuf wire profile of one method and one direction (issue 4):
+// Schema-less protobuf wire profile of one method and one direction:
 // where the bytes of the messages go, by field path and wire type, how deep
 // the messages nest, which repeated scalar fields are sent unpacked (one tag
 // per element), and how well the messages would compress.

@@ -34,7 +34,7 @@
 namespace grpcscope {
 namespace {
 
-constexpr int kExitUsage = 2;  // DESIGN.md "CLI contract": bad flags or config exit 2
+constexpr int kExitUsage = 2;  // docs/configuration.md: bad flags or config exit 2
 constexpr uint64_t kMaxWindow = (uint64_t{1} << 31) - 1;  // RFC 9113 section 6.9.1
 
 enum class Kind : uint8_t { kAddress, kFile, kName, kSwitch, kCount, kDuration, kSize, kReal, kLevel };

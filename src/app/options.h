@@ -1,6 +1,6 @@
 // Command line and YAML configuration (--config) -> grpcscope::Config.
 //
-// The CLI contract is in DESIGN.md ("CLI contract"); every flag also has a
+// The flags are listed in docs/configuration.md; every flag also has a
 // config file key (docs/configuration.md lists both). The file is read first,
 // then flags given on the command line override it. Parsing never prints and
 // never exits: the caller prints `message` (stdout for exit code 0, stderr

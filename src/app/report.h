@@ -1,5 +1,5 @@
 // `grpcscope report`: a one-shot report from a running grpcscope, read from
-// its admin endpoint (DESIGN.md, "One-shot report"), for CI jobs and load-test
+// its admin endpoint (docs/configuration.md, "grpcscope report"), for CI jobs and load-test
 // logs.
 //
 //   grpcscope report [--admin HOST:PORT] [--format text|markdown|json]

@@ -92,7 +92,7 @@ void ConnectionRelay::startDownstream(const nghttp2_settings_entry* iv, size_t n
   if (draining_) submitGoaway(downstream_, NGHTTP2_NO_ERROR, "");
   // Reading starts from updateReading() at the end of the flush: this may run
   // inside an upstream nghttp2 callback, and a TLS transport can hand over
-  // buffered input synchronously (STYLE.md trap 1).
+  // buffered input synchronously (re-entering nghttp2 from its own callback: docs/architecture.md "One flush per loop callback").
   armTimer();
 }
 

@@ -1,9 +1,9 @@
 // One client connection and the one upstream connection made for it (1:1),
 // relayed frame by frame. The downstream leg runs an nghttp2 server session,
 // the upstream leg a client session; every frame one peer sends is re-created
-// on the other leg with the same meaning (DESIGN.md "Transparency rules").
+// on the other leg with the same meaning (docs/architecture.md).
 //
-// Re-entrancy (STYLE.md trap 1): nghttp2 callbacks only submit frames and mark
+// Re-entrancy (docs/architecture.md "One flush per loop callback"): nghttp2 callbacks only submit frames and mark
 // work; one flush() at the end of each loop callback runs mem_send on both
 // sessions until neither has more to say, then writes once per socket.
 #pragma once

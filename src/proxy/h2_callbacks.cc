@@ -67,7 +67,7 @@ ssize_t relayDataRead(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t 
 nghttp2_option* makeSessionOptions(const LimitConfig& limits, bool server) {
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
-  // Windows reopen only when the other leg took the bytes (DESIGN.md).
+  // Windows reopen only when the other leg took the bytes (docs/architecture.md "The backpressure chain").
   nghttp2_option_set_no_auto_window_update(opt, 1);
   // PINGs are relayed end to end; the far peer's ACK is relayed back.
   nghttp2_option_set_no_auto_ping_ack(opt, 1);

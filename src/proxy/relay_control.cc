@@ -317,7 +317,7 @@ void ConnectionRelay::emitSettings(Leg& leg, Direction dir, bool ack, const nght
 
 // ---------------------------------------------------------------------------
 // PING: relayed end to end. grpcscope never originates a PING: a gRPC server
-// counts PINGs as strikes (STYLE.md trap 9).
+// counts PINGs as strikes (gRFC A8; docs/architecture.md "PING, GOAWAY, RST_STREAM").
 
 void ConnectionRelay::onPingRecv(Leg& leg, const nghttp2_ping& ping) {
   uint64_t now = nowNs();

@@ -127,7 +127,7 @@ int ConnectionRelay::onDataChunkRecv(Leg& leg, uint8_t flags, int32_t stream_id,
   StreamRelay* sr = streamFor(leg, stream_id);
   if (leg.hop_ == Hop::kDownstream) {
     if (!sr || sr->up_id == 0 || sr->up_closed || sr->answered_locally) {
-      // Nobody will take these bytes: reopen the window at once (STYLE.md trap 2).
+      // Nobody will take these bytes: reopen the window at once (with automatic window updates off, dropped bytes must still be consumed).
       nghttp2_session_consume(leg.session, stream_id, len);
       return 0;
     }
@@ -255,7 +255,7 @@ int ConnectionRelay::onStreamClose(Leg& leg, int32_t stream_id, uint32_t error_c
         // trailers it is the server's "stop sending" (RFC 9113 section 8.1).
         nghttp2_submit_rst_stream(downstream_.session, NGHTTP2_FLAG_NONE, sr->down_id, code);
       } else {
-        // Relay what the server sent before the reset first (STYLE.md trap 7).
+        // Relay what the server sent before the reset first (a reset submitted first would cancel frames still queued).
         sr->downstream_reset = code;
         resumeTowards(Hop::kDownstream, *sr);
       }

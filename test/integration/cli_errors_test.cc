@@ -1,5 +1,5 @@
 // Bad flags or config: the binary exits 2 with exactly one line on stderr
-// naming the problem (DESIGN.md, CLI contract).
+// naming the problem (docs/configuration.md).
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>

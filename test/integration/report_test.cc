@@ -1,5 +1,5 @@
 // `grpcscope report`: the subcommand reads a running proxy's admin endpoint
-// and prints findings and a summary (DESIGN.md, "One-shot report"): exit 0
+// and prints findings and a summary (docs/configuration.md, "grpcscope report"): exit 0
 // with the report, 1 with --fail-on when a finding at that severity is
 // active, 2 when the endpoint cannot be read or a flag is bad.
 #include <sys/socket.h>

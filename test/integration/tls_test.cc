@@ -1,4 +1,4 @@
-// TLS on both legs (issue 3): termination toward gRPC C++ clients and
+// TLS on both legs: termination toward gRPC C++ clients and
 // `openssl s_client`, origination toward a gRPC C++ server over TLS, mTLS on
 // each leg, upstream certificate verification failures as UNAVAILABLE naming
 // the cause, and session resumption on both legs. Certificates are generated

@@ -1,5 +1,5 @@
-// The schema-less protobuf wire profile and descriptor-set field names
-// (issue 4). Messages are encoded by libprotobuf from test/unit/wire_test.proto;
+// The schema-less protobuf wire profile and descriptor-set field names.
+// Messages are encoded by libprotobuf from test/unit/wire_test.proto;
 // the descriptor set was written by protoc --descriptor_set_out --include_imports
 // (cmake/wire_profile.cmake).
 #include <google/protobuf/descriptor.pb.h>
