@@ -226,17 +226,37 @@ void AdminServer::sampleRates() {
   std::unique_lock<std::mutex> lock(stop_mutex_);
   while (!stopping_) {
     lock.unlock();
-    CollectedStats c = collector_->collect(false, false, 0);
-    RateSample sample;
-    sample.t = uptime();
-    sample.calls_started = c.stats.calls_started;
-    sample.calls_finished = c.stats.calls_finished;
-    sample.calls_failed = c.stats.calls_finished - c.stats.by_status[0];
-    sample.connections_opened = c.stats.hops[0].connections_opened;
-    sample.data_bytes = c.stats.hops[0].data_bytes[0] + c.stats.hops[1].data_bytes[0];
-    rates_.add(sample);
+    evaluateOnce();
     lock.lock();
     stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
+  }
+}
+
+void AdminServer::evaluateOnce() {
+  // One collection a second feeds the rates, the windows and the findings.
+  CollectedStats c = collector_->collect(true, true, config_.analysis.max_connections_listed);
+  RateSample sample;
+  sample.t = uptime();
+  sample.calls_started = c.stats.calls_started;
+  sample.calls_finished = c.stats.calls_finished;
+  sample.calls_failed = c.stats.calls_finished - c.stats.by_status[0];
+  sample.connections_opened = c.stats.hops[0].connections_opened;
+  sample.data_bytes = c.stats.hops[0].data_bytes[0] + c.stats.hops[1].data_bytes[0];
+  rates_.add(sample);
+  if (c.workers > 0 && c.workers_answered == 0) return;
+  double wall = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto changes = board_.update(std::move(c), sample.t, uv_hrtime(), wall);
+  for (const auto& change : changes) {
+    const findings::FindingRecord& r = change.record;
+    nlohmann::json j = findings::findingJson(r);
+    if (change.raised) {
+      spdlog::warn("finding raised: {} ({}, {}): {}; evidence {}", r.finding.id,
+                   findings::severityName(r.finding.severity), findings::layerName(r.finding.layer),
+                   r.finding.title, j["evidence"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+      spdlog::info("finding resolved: {}", r.finding.id);
+    }
+    if (hub_) hub_->publish("finding", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
 
@@ -261,7 +281,7 @@ int AdminServer::route(mg_connection* conn) {
     return 200;
   }
   if (path == "/api/findings") {
-    sendJson(conn, 200, findingsJson(), head);
+    sendJson(conn, 200, board_.findingsJson(), head);
     return 200;
   }
   if (path == "/api/events") {
@@ -293,11 +313,12 @@ int AdminServer::route(mg_connection* conn) {
     }
   }
   if (metrics) {
-    send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(c, process), head);
+    FindingMetrics fm = board_.metrics();
+    send(conn, 200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(c, process, &fm), head);
   } else if (summary) {
-    sendJson(conn, 200, summaryJson(c, process, rates_.rates(10)), head);
+    sendJson(conn, 200, summaryJson(c, process, rates_.rates(10), board_.windows().get()), head);
   } else if (methods) {
-    sendJson(conn, 200, methodsJson(c, names_), head);
+    sendJson(conn, 200, methodsJson(c, names_, board_.windows().get()), head);
   } else {
     sendJson(conn, 200, connectionsJson(c, uv_hrtime()), head);
   }
@@ -313,10 +334,11 @@ void AdminServer::serveEvents(mg_connection* conn) {
   }
   mg_printf(conn,
             "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-            "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n: one event per finished call\n\n");
+            "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n"
+            ": one event per finished call (rpc) and per finding raised or resolved (finding)\n\n");
   uint64_t sequence = 0;
   for (;;) {
-    std::deque<std::shared_ptr<const std::string>> batch;
+    std::deque<SseEvent> batch;
     {
       std::unique_lock<std::mutex> lock(subscriber->mutex);
       subscriber->ready.wait_for(lock, std::chrono::seconds(15),
@@ -327,8 +349,8 @@ void AdminServer::serveEvents(mg_connection* conn) {
     std::string out;
     if (batch.empty()) out = ": keep-alive\n\n";
     for (const auto& event : batch) {
-      out += "id: " + std::to_string(++sequence) + "\nevent: rpc\ndata: ";
-      out += *event;
+      out += "id: " + std::to_string(++sequence) + "\nevent: " + event.name + "\ndata: ";
+      out += *event.data;
       out += "\n\n";
     }
     if (mg_write(conn, out.data(), out.size()) <= 0) break;  // the subscriber went away

@@ -14,6 +14,7 @@
 
 #include <grpcscope/config.h>
 
+#include "admin/findings_board.h"
 #include "admin/rate_tracker.h"
 #include "admin/sse_hub.h"
 #include "admin/stats_collector.h"
@@ -42,6 +43,7 @@ class AdminServer {
   int route(mg_connection* conn);
   void serveEvents(mg_connection* conn);
   void sampleRates();
+  void evaluateOnce();
   double uptime() const;
   void wakeListener() const;
 
@@ -52,6 +54,7 @@ class AdminServer {
   uint64_t start_ns_;
   std::unique_ptr<SseHub> hub_;
   RateTracker rates_;
+  FindingsBoard board_;
   mg_context* ctx_ = nullptr;
   std::string host_;  // config_.admin's host, numeric
   uint16_t bound_port_ = 0;

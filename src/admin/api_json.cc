@@ -206,9 +206,56 @@ json methodJson(const std::string& name, const MethodStats& m, const DescriptorN
   return j;
 }
 
+// The figures of one window: what a load test watches (rates, statuses, latency).
+json windowJson(const findings::StatsWindow& w) {
+  const WorkerStats& s = w.stats;
+  if (w.empty()) return {{"seconds", 0}};
+  double span = w.seconds;
+  uint64_t errors = s.calls_finished - std::min(s.calls_finished, s.by_status[0]);
+  uint64_t bytes = s.hops[0].data_bytes[0] + s.hops[1].data_bytes[0];
+  return {{"seconds", span},
+          {"calls", {{"started", s.calls_started}, {"finished", s.calls_finished}, {"errors", errors}}},
+          {"calls_per_s", static_cast<double>(s.calls_finished) / span},
+          {"errors_per_s", static_cast<double>(errors) / span},
+          {"data_bytes_per_s", static_cast<double>(bytes) / span},
+          {"connections_opened", {{"downstream", s.hops[0].connections_opened}, {"upstream", s.hops[1].connections_opened}}},
+          {"by_status", statusCounts(s.by_status)},
+          {"latency", latency(s.call_duration)},
+          {"proxy_time", latency(s.proxy_time)},
+          {"upstream_time", latency(s.upstream_time)}};
+}
+
+json methodWindowJson(const findings::StatsWindow& w, const std::string& name, bool other) {
+  if (w.empty()) return {{"seconds", 0}};
+  const MethodStats* m = nullptr;
+  if (other) {
+    m = &w.stats.other_methods;
+  } else if (auto it = w.stats.methods.find(name); it != w.stats.methods.end()) {
+    m = &it->second;
+  }
+  static const MethodStats kNone;
+  if (!m) m = &kNone;
+  uint64_t errors = m->finished - std::min(m->finished, m->by_status[0]);
+  return {{"seconds", w.seconds},
+          {"calls", {{"started", m->started}, {"finished", m->finished}}},
+          {"calls_per_s", static_cast<double>(m->finished) / w.seconds},
+          {"errors", errors},
+          {"status", statusCounts(m->by_status)},
+          {"latency", latency(m->duration)},
+          {"request", sideJson(*m, kRequest)},
+          {"response", sideJson(*m, kResponse)}};
+}
+
+json windowsJson(const PublishedWindows* windows) {
+  static const findings::StatsWindow kEmpty;
+  return {{"10s", windowJson(windows ? windows->last10s : kEmpty)},
+          {"60s", windowJson(windows ? windows->last60s : kEmpty)}};
+}
+
 }  // namespace
 
-json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rates& rates) {
+json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rates& rates,
+                 const PublishedWindows* windows) {
   const WorkerStats& s = c.stats;
   json connections = json::object();
   json flow = json::object();
@@ -275,6 +322,7 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
         {"connections_per_s", rates.connections_per_s},
         {"data_bytes_per_s", rates.data_bytes_per_s}}},
       {"latency", latency(s.call_duration)},
+      {"windows", windowsJson(windows)},
       {"proxy_time", latency(s.proxy_time)},
       {"upstream_time", latency(s.upstream_time)},
       {"flow_control", flow},
@@ -291,16 +339,28 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
   };
 }
 
-json methodsJson(const CollectedStats& c, const DescriptorNames* names) {
+json methodsJson(const CollectedStats& c, const DescriptorNames* names, const PublishedWindows* windows) {
   std::vector<const std::pair<const std::string, MethodStats>*> order;
   for (const auto& entry : c.stats.methods) order.push_back(&entry);
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) {
     return a->second.started != b->second.started ? a->second.started > b->second.started : a->first < b->first;
   });
   json list = json::array();
-  for (auto* entry : order) list.push_back(methodJson(entry->first, entry->second, names));
+  static const findings::StatsWindow kEmpty;
+  const findings::StatsWindow& w10 = windows ? windows->last10s : kEmpty;
+  const findings::StatsWindow& w60 = windows ? windows->last60s : kEmpty;
+  for (auto* entry : order) {
+    json j = methodJson(entry->first, entry->second, names);
+    j["windows"] = {{"10s", methodWindowJson(w10, entry->first, false)},
+                    {"60s", methodWindowJson(w60, entry->first, false)}};
+    list.push_back(std::move(j));
+  }
   const MethodStats& other = c.stats.other_methods;
-  if (other.started || other.messages[0] || other.messages[1]) list.push_back(methodJson("other", other, nullptr));
+  if (other.started || other.messages[0] || other.messages[1]) {
+    json j = methodJson("other", other, nullptr);
+    j["windows"] = {{"10s", methodWindowJson(w10, "", true)}, {"60s", methodWindowJson(w60, "", true)}};
+    list.push_back(std::move(j));
+  }
   return {{"methods", list}};
 }
 
@@ -318,7 +378,5 @@ json connectionsJson(const CollectedStats& c, uint64_t now_ns) {
   }
   return {{"count", c.live_connections}, {"listed", list.size()}, {"connections", list}};
 }
-
-json findingsJson() { return json::array(); }
 
 }  // namespace grpcscope

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/findings_board.h"
 #include "admin/metrics_text.h"
 #include "admin/rate_tracker.h"
 #include "admin/stats_collector.h"
@@ -12,11 +13,12 @@ namespace grpcscope {
 
 class DescriptorNames;
 
-nlohmann::json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rates& rates);
-nlohmann::json methodsJson(const CollectedStats& c, const DescriptorNames* names);
+// windows: the last 10 s and 60 s (null before the first evaluation: shown as empty).
+nlohmann::json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rates& rates,
+                           const PublishedWindows* windows = nullptr);
+nlohmann::json methodsJson(const CollectedStats& c, const DescriptorNames* names,
+                           const PublishedWindows* windows = nullptr);
 // now_ns: uv_hrtime() now, for connection ages.
 nlohmann::json connectionsJson(const CollectedStats& c, uint64_t now_ns);
-// The current diagnoses: none until the findings engine exists.
-nlohmann::json findingsJson();
 
 }  // namespace grpcscope

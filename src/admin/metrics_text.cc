@@ -6,8 +6,11 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <set>
+#include <tuple>
 #include <vector>
 
+#include "analysis/findings/rules.h"
 #include "analysis/grpc_codes.h"
 
 namespace grpcscope {
@@ -74,7 +77,7 @@ void forEachMethod(const WorkerStats& s, Fn&& fn) {
 
 }  // namespace
 
-std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) {
+std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process, const FindingMetrics* findings) {
   const WorkerStats& s = c.stats;
   Families out;
   using T = MetricType;
@@ -261,6 +264,20 @@ std::string renderMetrics(const CollectedStats& c, const ProcessFacts& process) 
   Families::counter(out.family("grpcscope_events_dropped_total",
                                "Finished-call events not delivered to /api/events (subscribers too slow).", T::Counter),
                     {}, static_cast<double>(s.tap_dropped));
+  if (findings) {
+    // Ids come from the rule set, severity and layer from fixed lists: bounded labels.
+    auto& active = out.family("grpcscope_findings", "Active findings (1 while active; docs/findings.md).", T::Gauge);
+    std::set<std::tuple<std::string, std::string, std::string>> seen;
+    for (const auto& a : findings->active) {
+      if (!seen.emplace(a.id, a.severity, a.layer).second) continue;
+      Families::gauge(active, {{"id", a.id}, {"severity", a.severity}, {"layer", a.layer}}, 1);
+    }
+    auto& raised = out.family("grpcscope_findings_raised_total", "Times each finding was raised.", T::Counter);
+    std::map<std::string, uint64_t> totals;
+    for (const auto& rule : findings::allRules()) totals[std::string(rule.id)] = 0;
+    for (const auto& [id, n] : findings->raised_totals) totals[id] = n;
+    for (const auto& [id, n] : totals) Families::counter(raised, {{"id", id}}, static_cast<double>(n));
+  }
   return out.text();
 }
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "admin/findings_board.h"
 #include "admin/stats_collector.h"
 
 namespace grpcscope {
@@ -15,6 +16,8 @@ struct ProcessFacts {
   bool measuring = true;
 };
 
-std::string renderMetrics(const CollectedStats& collected, const ProcessFacts& process);
+// findings: the active findings and raise counts (null: none shown).
+std::string renderMetrics(const CollectedStats& collected, const ProcessFacts& process,
+                          const FindingMetrics* findings = nullptr);
 
 }  // namespace grpcscope

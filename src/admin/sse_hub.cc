@@ -57,20 +57,34 @@ void SseHub::pump() {
     events.clear();
     tap_.drain(events);
     if (events.empty()) continue;
-    std::vector<std::shared_ptr<const std::string>> shared;
+    std::vector<SseEvent> shared;
     shared.reserve(events.size());
-    for (auto& e : events) shared.push_back(std::make_shared<const std::string>(std::move(e)));
-    for (auto& s : subscribers) {
-      std::lock_guard<std::mutex> lock(s->mutex);
-      for (const auto& e : shared) {
-        if (s->queue.size() >= kMaxQueued) {
-          s->queue.pop_front();
-          ++s->dropped;
-        }
-        s->queue.push_back(e);
+    for (auto& e : events) shared.push_back({"rpc", std::make_shared<const std::string>(std::move(e))});
+    deliver(subscribers, shared);
+  }
+}
+
+void SseHub::publish(const char* name, std::string data) {
+  std::vector<std::shared_ptr<Subscriber>> subscribers;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    subscribers = subscribers_;
+  }
+  deliver(subscribers, {{name, std::make_shared<const std::string>(std::move(data))}});
+}
+
+void SseHub::deliver(const std::vector<std::shared_ptr<Subscriber>>& to, const std::vector<SseEvent>& events) {
+  for (const auto& s : to) {
+    std::lock_guard<std::mutex> lock(s->mutex);
+    for (const auto& e : events) {
+      if (s->queue.size() >= kMaxQueued) {
+        s->queue.pop_front();
+        ++s->dropped;
       }
-      s->ready.notify_all();
+      s->queue.push_back(e);
     }
+    s->ready.notify_all();
   }
 }
 

@@ -1,7 +1,8 @@
 // /api/events fan-out on the admin side: one pump thread moves finished-call
-// events from the workers' rings (EventTap) to each subscriber's bounded
-// queue. A slow subscriber loses its oldest events (counted), never slows the
-// workers or the other subscribers.
+// events (`event: rpc`) from the workers' rings (EventTap) to each
+// subscriber's bounded queue; the sampler publishes others (`event: finding`)
+// the same way. A slow subscriber loses its oldest events (counted), never
+// slows the workers or the other subscribers.
 #pragma once
 
 #include <condition_variable>
@@ -17,12 +18,17 @@
 
 namespace grpcscope {
 
+struct SseEvent {
+  const char* name;  // the SSE event type: "rpc", "finding"
+  std::shared_ptr<const std::string> data;  // one line of JSON
+};
+
 class SseHub {
  public:
   struct Subscriber {
     std::mutex mutex;
     std::condition_variable ready;
-    std::deque<std::shared_ptr<const std::string>> queue;
+    std::deque<SseEvent> queue;
     uint64_t dropped = 0;
     bool closed = false;
   };
@@ -38,9 +44,12 @@ class SseHub {
   // Null when max_subscribers are connected already.
   std::shared_ptr<Subscriber> subscribe();
   void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
+  // Queues one event for every subscriber (any thread). name: a string literal.
+  void publish(const char* name, std::string data);
 
  private:
   void pump();
+  void deliver(const std::vector<std::shared_ptr<Subscriber>>& to, const std::vector<SseEvent>& events);
 
   EventTap& tap_;
   size_t max_subscribers_;

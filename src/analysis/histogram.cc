@@ -68,4 +68,11 @@ void Histogram::merge(const Histogram& other) {
   sketch_.merge(other.sketch_);
 }
 
+void Histogram::subtract(const Histogram& earlier) {
+  for (size_t i = 0; i < kMaxBuckets; ++i) buckets_[i] -= std::min(buckets_[i], earlier.buckets_[i]);
+  count_ -= std::min(count_, earlier.count_);
+  sum_ = count_ ? std::max(0.0, sum_ - earlier.sum_) : 0;
+  sketch_.subtract(earlier.sketch_);
+}
+
 }  // namespace grpcscope

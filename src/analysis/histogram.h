@@ -36,6 +36,8 @@ class Histogram {
 
   void observe(double value);
   void merge(const Histogram& other);
+  // Leaves the observations made since `earlier` (this histogram, earlier).
+  void subtract(const Histogram& earlier);
 
   HistogramUnit unit() const { return unit_; }
   uint64_t count() const { return count_; }

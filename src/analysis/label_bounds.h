@@ -8,6 +8,7 @@
 // Header-only and allocation-light: these run on the worker's loop thread.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -90,6 +91,16 @@ class BoundedCounts {
   // Adds another worker's counts under this one's bounds.
   void merge(const BoundedCounts& other) {
     for (const auto& [text, n] : other.counts_) add(text, n);
+  }
+
+  // Leaves the counts added since `earlier` (these counts, earlier).
+  void subtract(const BoundedCounts& earlier) {
+    for (const auto& [text, n] : earlier.counts_) {
+      auto it = counts_.find(text);
+      if (it == counts_.end()) continue;
+      it->second -= std::min(it->second, n);
+      if (it->second == 0) counts_.erase(it);
+    }
   }
 
   const Map& counts() const { return counts_; }

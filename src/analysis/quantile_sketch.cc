@@ -106,6 +106,38 @@ void QuantileSketch::merge(const QuantileSketch& other) {
   }
 }
 
+void QuantileSketch::subtract(const QuantileSketch& earlier) {
+  if (earlier.count_ == 0) return;
+  count_ -= std::min(count_, earlier.count_);
+  zero_count_ -= std::min(zero_count_, earlier.zero_count_);
+  for (size_t k = 0; k < earlier.counts_.size(); ++k) {
+    if (earlier.counts_[k] == 0) continue;
+    int32_t at = earlier.offset_ + static_cast<int32_t>(k) - offset_;
+    if (at < 0 || at >= static_cast<int32_t>(counts_.size())) continue;  // not a prefix of ours
+    uint64_t& n = counts_[static_cast<size_t>(at)];
+    n -= std::min(n, earlier.counts_[k]);
+  }
+  if (count_ == 0) {
+    zero_count_ = 0;
+    std::fill(counts_.begin(), counts_.end(), 0);
+    min_ = max_ = 0;
+    return;
+  }
+  size_t first = 0, last = counts_.size();
+  while (first < last && counts_[first] == 0) ++first;
+  while (last > first && counts_[last - 1] == 0) --last;
+  if (first == last) {  // only zeros are left
+    min_ = max_ = 0;
+    return;
+  }
+  int32_t lo = offset_ + static_cast<int32_t>(first);
+  int32_t hi = offset_ + static_cast<int32_t>(last) - 1;
+  double low = zero_count_ ? 0 : (indexOf(min_) == lo ? min_ : valueOf(lo));
+  double high = indexOf(max_) == hi ? max_ : valueOf(hi);
+  min_ = low;
+  max_ = high;
+}
+
 double QuantileSketch::quantile(double q) const {
   if (count_ == 0) return 0;
   double n = static_cast<double>(count_);

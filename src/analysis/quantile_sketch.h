@@ -38,6 +38,11 @@ class QuantileSketch {
   void add(double value);
   // Adds `other`'s counts; both must have been built with the same range.
   void merge(const QuantileSketch& other);
+  // Removes `earlier`'s counts: `earlier` is this sketch at an earlier time
+  // (every bucket of it at most ours), so what is left is the values added
+  // since. The exact minimum and maximum of those are not known: each end is
+  // the exact one when it falls in the same bucket, else its bucket's value.
+  void subtract(const QuantileSketch& earlier);
 
   uint64_t count() const { return count_; }
   uint64_t zeroCount() const { return zero_count_; }

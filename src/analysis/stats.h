@@ -41,6 +41,9 @@ struct MethodStats {
   std::array<uint64_t, 2> wire_seen{};           // messages offered to sampling
 
   void merge(const MethodStats& other);
+  // Leaves what happened since `earlier` (stats_window.cc). The wire profile
+  // stays cumulative: it is a sample, not a count.
+  void subtract(const MethodStats& earlier);
 };
 
 // version (tlsVersionLabel), alpn (alpnLabel: "h2", "http/1.1", "none", "other"), resumed
@@ -88,6 +91,7 @@ struct HopStats {
   uint64_t tcp_sndbuf_limited_us = 0;
 
   void merge(const HopStats& other);
+  void subtract(const HopStats& earlier);
 };
 
 // New connections per client address: totals and the last 10 seconds.
@@ -129,6 +133,10 @@ struct WorkerStats {
   // Adds `other`; methods beyond max_methods (by calls started) fold into other_methods.
   void merge(const WorkerStats& other);
   void capMethods(size_t max_methods);
+  // Leaves what happened since `earlier`, this worker's (or merge's) earlier
+  // copy: counters and histograms become the window's. Methods absent from
+  // `earlier` are whole; per-client churn is already the last 10 s and stays.
+  void subtract(const WorkerStats& earlier);
 };
 
 }  // namespace grpcscope
