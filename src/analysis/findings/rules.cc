@@ -4,7 +4,17 @@ namespace grpcscope::findings {
 
 std::span<const Rule> allRules() {
   static const Rule kRules[] = {
+      // Connection management: keepalive
       {"keepalive.too_many_pings", &keepaliveTooManyPings},
+
+      // Connection management: connections
+
+      // Flow control and transport
+
+      // TLS
+
+      // Serialization, application and self
+
   };
   return kRules;
 }

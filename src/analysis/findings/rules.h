@@ -28,6 +28,16 @@ struct Rule {
 std::span<const Rule> allRules();
 
 // Each rule, declared here, defined in its own file (the file is named after the id).
+// Connection management: keepalive
 void keepaliveTooManyPings(const FindingInput& in, std::vector<Finding>& out);
+
+// Connection management: connections
+
+// Flow control and transport
+
+// TLS
+
+// Serialization, application and self
+
 
 }  // namespace grpcscope::findings
