@@ -325,6 +325,7 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
       {"windows", windowsJson(windows)},
       {"proxy_time", latency(s.proxy_time)},
       {"upstream_time", latency(s.upstream_time)},
+      {"loop_lag", latency(s.loop_lag)},
       {"flow_control", flow},
       {"pings", pings},
       {"tls", tls},

@@ -62,6 +62,8 @@ struct AnalysisObserver::Call {
   std::array<GrpcDeframer, 2> deframer;
   bool server_reset = false;
   std::array<uint64_t, 2> blocked_since{};  // by Hop: a stall still open
+  double deadline_s = 0;                    // the client's grpc-timeout, 0: none
+  std::array<uint32_t, 2> largest_message{};  // by MessageDir, as the prefixes declared (complete or not)
 };
 
 // The deframer's sink for one call and direction.
@@ -71,8 +73,12 @@ struct MessageSink {
   CallRecord& rec;
   MethodStats* method;
   int dir;
+  uint32_t& largest;  // the call's largest declared message in this direction
 
   bool wantBody(uint32_t length, bool compressed) {
+    // Called once per message at its prefix: a message the server refuses
+    // for its size never completes, but its length is known here.
+    largest = std::max(largest, length);
     if (!method || config.wire_sample_every == 0 || compressed || length > config.wire_sample_max) return false;
     return method->wire_seen[dir]++ % config.wire_sample_every == 0;
   }
@@ -274,6 +280,7 @@ void AnalysisObserver::onHeaders(const HeadersEvent& ev) {
     r.grpc_encoding = clip(headerValue(ev, "grpc-encoding"));
     r.grpc_accept_encoding = clip(headerValue(ev, "grpc-accept-encoding"));
     r.grpc_timeout = clip(headerValue(ev, "grpc-timeout"));
+    if (!r.grpc_timeout.empty()) c->deadline_s = std::max(0.0, parseGrpcTimeout(r.grpc_timeout));
     if (ev.end_stream) r.request_end_ns = ev.at_ns;
     c->method = &methodStats(r.method);
     if (r.method.size() > kMaxMethodName) r.method.resize(kMaxMethodName);
@@ -315,7 +322,7 @@ void AnalysisObserver::onData(const DataEvent& ev) {
   if (ev.direction == Direction::kReceived) {
     int dir = ev.conn.hop == Hop::kDownstream ? kRequest : kResponse;
     if (ev.length > 0 && ev.bytes) {
-      MessageSink sink{config_, stats_, r, c->method, dir};
+      MessageSink sink{config_, stats_, r, c->method, dir, c->largest_message[dir]};
       c->deframer[dir].feed(ev.bytes, ev.length, ev.at_ns, sink);
     }
     if (ev.end_stream && dir == kRequest) r.request_end_ns = ev.at_ns;
@@ -352,6 +359,16 @@ void AnalysisObserver::onStreamClose(const StreamCloseEvent& ev) {
     if (r.reset) {
       r.status = grpcStatusForReset(r.reset_code);
       r.status_source = "reset";
+      // A gRPC client whose deadline passes resets the stream with CANCEL
+      // and reports DEADLINE_EXCEEDED (PROTOCOL-HTTP2.md): a client CANCEL
+      // at the deadline (less the leg to the proxy and timer slack) is that.
+      constexpr uint32_t kCancel = 0x8;  // RFC 9113 section 7
+      double elapsed = seconds(ev.at_ns > r.start_ns ? ev.at_ns - r.start_ns : 0);
+      if (r.reset_code == kCancel && r.reset_by == "client" && c->deadline_s > 0 &&
+          elapsed + std::max(0.005, 0.02 * c->deadline_s) >= c->deadline_s) {
+        r.status = 4;
+        r.status_source = "deadline";
+      }
     } else if (ev.error_code != 0) {
       r.status = grpcStatusForReset(ev.error_code);
       r.status_source = "stream_close";
@@ -386,6 +403,22 @@ void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
     ++m->by_status[static_cast<size_t>(status)];
     m->duration.observe(duration);
     m->duration_by_status.try_emplace(status, HistogramUnit::kSeconds).first->second.observe(duration);
+    if (uint64_t up = r.upstreamNs()) m->upstream_time.observe(seconds(up));
+    if (c.deadline_s > 0) {
+      m->deadline.observe(c.deadline_s);
+      if (status == 4) m->deadline_exceeded_deadline.observe(c.deadline_s);
+    }
+    if (status == 8) {
+      // RESOURCE_EXHAUSTED is also a quota's answer: count it as a size
+      // failure only when the message says so or the request passed gRPC's
+      // default 4 MiB receive limit.
+      constexpr uint32_t kDefaultReceiveLimit = 4u << 20;
+      uint64_t limit = receiveLimitFromMessage(r.grpc_message);
+      if (limit > 0 || c.largest_message[kRequest] > kDefaultReceiveLimit) {
+        m->exhausted_request_size.observe(static_cast<double>(c.largest_message[kRequest]));
+        m->receive_limit_bytes = std::max(m->receive_limit_bytes, limit);
+      }
+    }
   }
   // replace: no byte of a record may throw here, on the loop thread (its texts are bounded already).
   if (tap_ && tap_->active()) {
@@ -528,6 +561,14 @@ void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
 }
 
 void AnalysisObserver::onTick(uint64_t now_ns) {
+  // Ticks come from a repeating timer of tick_ms: an interval beyond that is
+  // how late the loop ran the timer (busy, or the process was not scheduled).
+  if (last_tick_ns_ != 0 && now_ns > last_tick_ns_ && config_.tick_ms > 0) {
+    uint64_t period_ns = uint64_t{config_.tick_ms} * 1'000'000;
+    uint64_t interval = now_ns - last_tick_ns_;
+    stats_.loop_lag.observe(seconds(interval > period_ns ? interval - period_ns : 0));
+  }
+  last_tick_ns_ = now_ns;
   for (auto& [id, c] : conns_) {
     for (int h = 0; h < 2; ++h) {
       LegView& leg = c.view.legs[h];

@@ -137,6 +137,7 @@ class AnalysisObserver final : public Observer {
   WorkerStats stats_;
   std::unordered_map<uint64_t, Conn> conns_;
   std::unordered_map<uint64_t, std::unique_ptr<Call>> calls_;  // key: connection id << 32 | downstream id
+  uint64_t last_tick_ns_ = 0;  // the previous onTick, for the loop lag
 };
 
 }  // namespace grpcscope

@@ -62,4 +62,34 @@ const char* h2ErrorName(uint32_t code) {
   return code < kH2Errors.size() ? kH2Errors[code] : "unknown";
 }
 
+double parseGrpcTimeout(std::string_view value) {
+  if (value.size() < 2 || value.size() > 9) return -1;
+  uint64_t n = 0;
+  std::string_view digits = value.substr(0, value.size() - 1);
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc() || ptr != digits.data() + digits.size()) return -1;
+  double v = static_cast<double>(n);
+  switch (value.back()) {
+    case 'H': return v * 3600;
+    case 'M': return v * 60;
+    case 'S': return v;
+    case 'm': return v / 1e3;
+    case 'u': return v / 1e6;
+    case 'n': return v / 1e9;
+    default: return -1;
+  }
+}
+
+uint64_t receiveLimitFromMessage(std::string_view m) {
+  // "Received message larger than max (5242885 vs. 4194304)"
+  if (m.find("larger than max (") == std::string_view::npos) return 0;
+  size_t vs = m.find(" vs. ");
+  if (vs == std::string_view::npos) return 0;
+  std::string_view rest = m.substr(vs + 5);
+  uint64_t limit = 0;
+  auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), limit);
+  if (ec != std::errc() || ptr == rest.data()) return 0;
+  return limit;
+}
+
 }  // namespace grpcscope

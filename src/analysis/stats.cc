@@ -38,6 +38,11 @@ void MethodStats::merge(const MethodStats& o) {
   addArrays(wire_seen, o.wire_seen);
   stalls += o.stalls;
   stall_ns += o.stall_ns;
+  upstream_time.merge(o.upstream_time);
+  deadline.merge(o.deadline);
+  deadline_exceeded_deadline.merge(o.deadline_exceeded_deadline);
+  exhausted_request_size.merge(o.exhausted_request_size);
+  receive_limit_bytes = std::max(receive_limit_bytes, o.receive_limit_bytes);
 }
 
 void HopStats::merge(const HopStats& o) {
@@ -132,6 +137,7 @@ void WorkerStats::merge(const WorkerStats& o) {
     into = merged;
   }
   tap_dropped += o.tap_dropped;
+  loop_lag.merge(o.loop_lag);
 }
 
 WorkerStats WorkerStats::totalsOnly() const {
@@ -151,6 +157,7 @@ WorkerStats WorkerStats::totalsOnly() const {
   out.upstream_failures = upstream_failures;
   out.upstream_failure_causes = upstream_failure_causes;
   out.tap_dropped = tap_dropped;
+  out.loop_lag = loop_lag;
   return out;
 }
 

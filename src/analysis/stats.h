@@ -39,6 +39,14 @@ struct MethodStats {
   uint64_t stall_ns = 0;
   std::array<WireProfile, 2> wire;
   std::array<uint64_t, 2> wire_seen{};           // messages offered to sampling
+  // For the serialization and application findings (docs/findings.md):
+  Histogram upstream_time{HistogramUnit::kSeconds};  // request headers out -> trailers back, per call
+  Histogram deadline{HistogramUnit::kSeconds};       // the grpc-timeout of each call that sent one
+  Histogram deadline_exceeded_deadline{HistogramUnit::kSeconds};  // ... of the calls that ended DEADLINE_EXCEEDED
+  // Largest request message (as its prefix declared it) of each call that
+  // ended RESOURCE_EXHAUSTED for its size ("larger than max", or over 4 MiB).
+  Histogram exhausted_request_size{HistogramUnit::kBytes};
+  uint64_t receive_limit_bytes = 0;  // the largest limit such a status named ("N vs. M"): a maximum, never windowed
 
   void merge(const MethodStats& other);
   // Leaves what happened since `earlier` (stats_window.cc). The wire profile
@@ -127,6 +135,7 @@ struct WorkerStats {
   BoundedCounts upstream_failure_causes{kMaxCauses, kMaxCauseBytes};  // the rest under "other"
   std::unordered_map<std::string, ClientChurn> churn;       // at most kMaxClients per worker
   uint64_t tap_dropped = 0;
+  Histogram loop_lag{HistogramUnit::kSeconds};  // how late each tick ran: its interval beyond tick_ms (proxy.overhead)
 
   // A copy without the per-method and per-client parts (cheap: for rates).
   WorkerStats totalsOnly() const;

@@ -35,6 +35,11 @@ void MethodStats::subtract(const MethodStats& e) {
   for (int d = 0; d < 2; ++d) message_size[d].subtract(e.message_size[d]);
   subtractCount(stalls, e.stalls);
   subtractCount(stall_ns, e.stall_ns);
+  upstream_time.subtract(e.upstream_time);
+  deadline.subtract(e.deadline);
+  deadline_exceeded_deadline.subtract(e.deadline_exceeded_deadline);
+  exhausted_request_size.subtract(e.exhausted_request_size);
+  // receive_limit_bytes stays: a limit seen once is still the limit.
 }
 
 void HopStats::subtract(const HopStats& e) {
@@ -101,6 +106,7 @@ void WorkerStats::subtract(const WorkerStats& e) {
   subtractCount(upstream_failures, e.upstream_failures);
   upstream_failure_causes.subtract(e.upstream_failure_causes);
   subtractCount(tap_dropped, e.tap_dropped);
+  loop_lag.subtract(e.loop_lag);
 }
 
 }  // namespace grpcscope

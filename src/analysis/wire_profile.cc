@@ -379,6 +379,17 @@ std::string WireProfile::pathString(size_t index) const {
   return out;
 }
 
+std::vector<WireProfile::FieldSummary> WireProfile::fieldSummaries() const {
+  std::vector<FieldSummary> out;
+  out.reserve(paths_.size());
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    const PathStats& p = paths_[i];
+    out.push_back({pathString(i), p.depth, p.first_wire_type, p.nested > 0, p.occurrences, p.bytes,
+                   p.unpacked_in_messages, p.packing_saved_bytes});
+  }
+  return out;
+}
+
 nlohmann::json WireProfile::toJson(const DescriptorNames* names, std::string_view method, bool request) const {
   nlohmann::json j;
   j["messages"] = messages_;

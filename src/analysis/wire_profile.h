@@ -98,6 +98,19 @@ class WireProfile {
   uint64_t otherFieldsBytes() const { return other_bytes_; }
   size_t distinctPaths() const { return paths_.size(); }
 
+  // One recorded path, for the findings (plain figures, no JSON).
+  struct FieldSummary {
+    std::string path;                    // "1", "3.2" (field numbers, outermost first)
+    int depth = 1;
+    uint8_t wire_type = 0;               // the first seen (WireType)
+    bool nested = false;                 // walked as a nested message
+    uint64_t occurrences = 0;
+    uint64_t bytes = 0;                  // tag + length + value, nested content included
+    uint64_t unpacked_in_messages = 0;   // enclosing messages where it repeated unpacked
+    uint64_t packing_saved_bytes = 0;    // what packing would have saved in those
+  };
+  std::vector<FieldSummary> fieldSummaries() const;
+
  private:
   static constexpr uint16_t kNoParent = 0xFFFF;
   static constexpr size_t kIndexSlots = 2 * kMaxPaths;  // open addressing, load <= 1/2

@@ -14,6 +14,13 @@ std::span<const Rule> allRules() {
       // TLS
 
       // Serialization, application and self
+      {"serialization.message_size_near_limit", &serializationMessageSizeNearLimit},
+      {"serialization.compressible_uncompressed", &serializationCompressibleUncompressed},
+      {"serialization.unpacked_repeated_field", &serializationUnpackedRepeatedField},
+      {"serialization.dominant_field", &serializationDominantField},
+      {"application.server_time_dominates", &applicationServerTimeDominates},
+      {"application.error_rate", &applicationErrorRate},
+      {"proxy.overhead", &proxyOverhead},
 
   };
   return kRules;

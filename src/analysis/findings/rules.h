@@ -38,6 +38,13 @@ void keepaliveTooManyPings(const FindingInput& in, std::vector<Finding>& out);
 // TLS
 
 // Serialization, application and self
+void serializationMessageSizeNearLimit(const FindingInput& in, std::vector<Finding>& out);
+void serializationCompressibleUncompressed(const FindingInput& in, std::vector<Finding>& out);
+void serializationUnpackedRepeatedField(const FindingInput& in, std::vector<Finding>& out);
+void serializationDominantField(const FindingInput& in, std::vector<Finding>& out);
+void applicationServerTimeDominates(const FindingInput& in, std::vector<Finding>& out);
+void applicationErrorRate(const FindingInput& in, std::vector<Finding>& out);
+void proxyOverhead(const FindingInput& in, std::vector<Finding>& out);
 
 
 }  // namespace grpcscope::findings
