@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/analysis_observer.h"
+#include "analysis/grpc_codes.h"
 
 namespace grpcscope {
 namespace {
@@ -335,6 +336,105 @@ TEST_F(AnalysisObserverTest, TlsLabelsAreBounded) {
   const TlsView& view = snap.connections[0].legs[1].tls;
   EXPECT_LE(view.sni.size(), 256u);
   EXPECT_EQ(view.sni.front(), '?');
+}
+
+
+// A request with a grpc-timeout (the request() helper sends none).
+void requestWithTimeout(AnalysisObserver& obs, ConnectionRef ref, int32_t sid, std::string_view timeout,
+                        uint64_t at) {
+  obs.onStreamOpen({ref, sid, at});
+  HeaderField fields[] = {{":path", "/pkg.Svc/D"}, {"grpc-timeout", timeout}};
+  HeadersEvent h;
+  h.conn = ref;
+  h.stream_id = sid;
+  h.at_ns = at;
+  h.fields = fields;
+  h.count = 2;
+  obs.onHeaders(h);
+}
+
+TEST_F(AnalysisObserverTest, ClientCancelAtItsDeadlineIsDeadlineExceeded) {
+  tap_.addSubscriber();
+  open();
+  // 100 ms deadline: cancelled after 99 ms (the client started its timer before the proxy saw the call).
+  requestWithTimeout(obs_, ref(Hop::kDownstream), 1, "100m", 2'000'000'000);
+  obs_.onRstStream({ref(Hop::kDownstream), Direction::kReceived, 1, 0x8});
+  close(1, 0x8, 1, 2'099'000'000);
+  // 1 s deadline, cancelled after 300 ms: a cancel, not the deadline.
+  requestWithTimeout(obs_, ref(Hop::kDownstream), 3, "1S", 3'000'000'000);
+  obs_.onRstStream({ref(Hop::kDownstream), Direction::kReceived, 3, 0x8});
+  close(3, 0x8, 1, 3'300'000'000);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.by_status[4], 1u);
+  EXPECT_EQ(s.by_status[1], 1u);
+  const MethodStats& m = s.methods.at("pkg.Svc/D");
+  EXPECT_EQ(m.deadline.count(), 2u);
+  EXPECT_EQ(m.deadline_exceeded_deadline.count(), 1u);
+  EXPECT_NEAR(m.deadline_exceeded_deadline.quantile(0.5), 0.1, 0.001);
+  std::vector<std::string> events;
+  tap_.drain(events);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(events[0])["status_source"], "deadline");
+}
+
+TEST_F(AnalysisObserverTest, ResourceExhaustedForSizeKeepsTheDeclaredSizeAndTheLimit) {
+  open();
+  request(1, "/pkg.Svc/A");
+  // A 5 MiB request message of which only the prefix and a little body arrive.
+  const uint32_t len = 5u << 20;
+  uint8_t chunk[64] = {0, static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16),
+                       static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+  DataEvent d;
+  d.conn = ref(Hop::kDownstream);
+  d.stream_id = 1;
+  d.length = sizeof chunk;
+  d.bytes = chunk;
+  obs_.onData(d);
+  HeaderField trailers[] = {{"grpc-status", "8"}, {"grpc-message", "Received message larger than max (5242880 vs. 4194304)"}};
+  HeadersEvent h;
+  h.conn = ref(Hop::kDownstream);
+  h.direction = Direction::kSent;
+  h.stream_id = 1;
+  h.fields = trailers;
+  h.count = 2;
+  h.end_stream = true;
+  obs_.onHeaders(h);
+  close(1);
+  // A quota's RESOURCE_EXHAUSTED on a small request is not a size failure.
+  request(3, "/pkg.Svc/A");
+  HeaderField quota[] = {{"grpc-status", "8"}, {"grpc-message", "quota exceeded"}};
+  h.stream_id = 3;
+  h.fields = quota;
+  obs_.onHeaders(h);
+  close(3);
+  const MethodStats& m = stats().methods.at("pkg.Svc/A");
+  EXPECT_EQ(m.by_status[8], 2u);
+  ASSERT_EQ(m.exhausted_request_size.count(), 1u);
+  EXPECT_NEAR(m.exhausted_request_size.quantile(0.5), 5.0 * (1 << 20), 0.01 * 5 * (1 << 20));
+  EXPECT_EQ(m.receive_limit_bytes, 4u << 20);
+}
+
+TEST_F(AnalysisObserverTest, LateTicksAreLoopLag) {
+  // tick_ms is 1000 by default: ticks 1.0 s apart are on time, 1.3 s apart 300 ms late.
+  obs_.onTick(10'000'000'000);
+  obs_.onTick(11'000'000'000);
+  obs_.onTick(12'300'000'000);
+  const Histogram& lag = stats().loop_lag;
+  ASSERT_EQ(lag.count(), 2u);
+  EXPECT_NEAR(lag.sketch().max(), 0.3, 0.003);
+}
+
+TEST(GrpcTimeout, ParsesEveryUnitAndRefusesJunk) {
+  EXPECT_DOUBLE_EQ(parseGrpcTimeout("1S"), 1.0);
+  EXPECT_DOUBLE_EQ(parseGrpcTimeout("100m"), 0.1);
+  EXPECT_DOUBLE_EQ(parseGrpcTimeout("2M"), 120.0);
+  EXPECT_DOUBLE_EQ(parseGrpcTimeout("1H"), 3600.0);
+  EXPECT_DOUBLE_EQ(parseGrpcTimeout("5000u"), 0.005);
+  EXPECT_DOUBLE_EQ(parseGrpcTimeout("99999999n"), 0.099999999);
+  for (const char* bad : {"", "S", "1", "1x", "-1S", "123456789S", "1.5S"}) EXPECT_LT(parseGrpcTimeout(bad), 0) << bad;
+  EXPECT_EQ(receiveLimitFromMessage("grpc: received message larger than max (6000000 vs. 4194304)"), 4194304u);
+  EXPECT_EQ(receiveLimitFromMessage("Received message larger than max (5 vs. 4)"), 4u);
+  EXPECT_EQ(receiveLimitFromMessage("quota exceeded"), 0u);
 }
 
 }  // namespace
