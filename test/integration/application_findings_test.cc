@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <thread>
 
 #include "admin/admin_fixture.h"

@@ -8,6 +8,7 @@
 #include <google/protobuf/unknown_field_set.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "admin/admin_fixture.h"

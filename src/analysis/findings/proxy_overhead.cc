@@ -19,7 +19,7 @@ constexpr uint64_t kMinCalls = 50;             // proxy time: enough calls for a
 constexpr double kMinProxyP50S = 0.001;        // 1 ms per call inside a proxy is felt on any RPC
 constexpr double kMinProxyShare = 0.1;         // ... and a tenth of the mean call time
 constexpr uint64_t kLateTicks = 3;             // loop lag: at least 3 late ticks, not one hiccup
-constexpr double kMinLagS = 0.05;              // late: 50 ms, beyond scheduling noise on a busy host
+constexpr double kMinLagS = 0.1;               // late: 100 ms, beyond scheduling noise on a shared, busy host
 constexpr double kLagOfCallShare = 0.1;        // ... and a tenth of the median call, when there are calls
 constexpr uint64_t kMinDroppedEvents = 10;     // a full ring for a moment, not a single event
 

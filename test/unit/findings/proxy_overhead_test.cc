@@ -63,6 +63,9 @@ TEST(ProxyOverhead, QuietOnAHealthyProxy) {
   Inputs slow;  // 1 ms inside grpcscope of 20 ms calls: 5 %
   calls(slow.last60s.stats, 100, 0.020, 0.001);
   EXPECT_TRUE(slow.run(&proxyOverhead).empty());
+  Inputs lag;  // three late ticks, each just under 100 ms
+  for (int i = 0; i < 3; ++i) lag.last60s.stats.loop_lag.observe(0.095);
+  EXPECT_TRUE(lag.run(&proxyOverhead).empty());
 }
 
 }  // namespace
