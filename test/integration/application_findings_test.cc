@@ -149,23 +149,23 @@ TEST_F(ApplicationFindingsTest, DeadlinesShorterThanTheHandler) {
 }
 
 TEST_F(ApplicationFindingsTest, AStarvedProxySaysItIsItself) {
-  // Ticks every 100 ms; the proxy stopped 3 times for 300 ms, as a sidecar
+  // Ticks every 100 ms; the proxy stopped 4 times for 500 ms, as a sidecar
   // throttled by its CPU limit is.
   ASSERT_NO_FATAL_FAILURE(start({"--tcp-info-interval", "100ms"}));
   grpcscope::test::EchoResponse resp;
   ASSERT_TRUE(unaryCall(*stub_, request(16), &resp).ok());
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     ASSERT_EQ(::kill(proxy_->pid(), SIGSTOP), 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
     ASSERT_EQ(::kill(proxy_->pid(), SIGCONT), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let a tick see the gap
   }
   nlohmann::json f = waitFinding("proxy.overhead", {{"cause", "loop_lag"}});
-  ASSERT_FALSE(f.is_null());
+  ASSERT_FALSE(f.is_null()) << "loop_lag in /api/summary: " << getJson("/api/summary")["loop_lag"].dump();
   EXPECT_EQ(f["layer"], "proxy");
   EXPECT_EQ(f["severity"], "warning");
-  EXPECT_GE(f["evidence"]["loop_lag_third_largest_s"].get<double>(), 0.15);
-  EXPECT_GE(f["evidence"]["loop_lag_max_s"].get<double>(), 0.25);
+  EXPECT_GE(f["evidence"]["loop_lag_third_largest_s"].get<double>(), 0.1);
+  EXPECT_GE(f["evidence"]["loop_lag_max_s"].get<double>(), 0.35);
   EXPECT_NE(f["recommendation"].get<std::string>().find("--workers"), std::string::npos);
 }
 

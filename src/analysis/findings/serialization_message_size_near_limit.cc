@@ -54,7 +54,8 @@ void serializationMessageSizeNearLimit(const FindingInput& in, std::vector<Findi
       f.severity = failures > 0 ? Severity::kCritical : Severity::kWarning;
       f.title = failures > 0 ? std::string("Calls fail with RESOURCE_EXHAUSTED: ") + messageDirName(dir) +
                                    " messages larger than the receiver's limit"
-                             : std::string(messageDirName(dir)) + " messages are close to the 4 MiB receive limit";
+                             : std::string(messageDirName(dir)) + " messages are close to the receive limit (" +
+                                   std::to_string(static_cast<uint64_t>(limit) >> 10) + " KiB)";
       f.evidence = {{"window_s", rounded(w.seconds)},
                     {"messages", n},
                     {"limit_bytes", static_cast<uint64_t>(limit)},
