@@ -379,11 +379,12 @@ std::string WireProfile::pathString(size_t index) const {
   return out;
 }
 
-std::vector<WireProfile::FieldSummary> WireProfile::fieldSummaries() const {
+std::vector<WireProfile::FieldSummary> WireProfile::fieldSummaries(uint64_t min_bytes,
+                                                                   uint64_t min_packing_saved_bytes) const {
   std::vector<FieldSummary> out;
-  out.reserve(paths_.size());
   for (size_t i = 0; i < paths_.size(); ++i) {
     const PathStats& p = paths_[i];
+    if (p.bytes < min_bytes || p.packing_saved_bytes < min_packing_saved_bytes) continue;
     out.push_back({pathString(i), p.depth, p.first_wire_type, p.nested > 0, p.occurrences, p.bytes,
                    p.unpacked_in_messages, p.packing_saved_bytes});
   }

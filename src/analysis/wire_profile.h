@@ -109,7 +109,10 @@ class WireProfile {
     uint64_t unpacked_in_messages = 0;   // enclosing messages where it repeated unpacked
     uint64_t packing_saved_bytes = 0;    // what packing would have saved in those
   };
-  std::vector<FieldSummary> fieldSummaries() const;
+  // The paths with at least min_bytes bytes and min_packing_saved_bytes
+  // saved bytes (the filter keeps a caller that wants a few paths from
+  // building every path's name).
+  std::vector<FieldSummary> fieldSummaries(uint64_t min_bytes = 0, uint64_t min_packing_saved_bytes = 0) const;
 
  private:
   static constexpr uint16_t kNoParent = 0xFFFF;

@@ -35,7 +35,8 @@ void serializationDominantField(const FindingInput& in, std::vector<Finding>& ou
       const double mean = total / static_cast<double>(wp.messages());
       if (mean < kLargeMeanBytes) continue;
       const WireProfile::FieldSummary* best = nullptr;
-      std::vector<WireProfile::FieldSummary> fields = wp.fieldSummaries();
+      std::vector<WireProfile::FieldSummary> fields =
+          wp.fieldSummaries(static_cast<uint64_t>(kDominantShare * total));
       for (const auto& field : fields) {
         if (static_cast<double>(field.bytes) < kDominantShare * total) continue;
         if (!best || field.depth > best->depth) best = &field;

@@ -40,7 +40,7 @@ void serializationUnpackedRepeatedField(const FindingInput& in, std::vector<Find
     for (int dir = 0; dir < 2; ++dir) {
       const WireProfile& wp = m.wire[dir];
       if (wp.messages() < kMinMessages || wp.bytes() == 0) continue;
-      for (const WireProfile::FieldSummary& field : wp.fieldSummaries()) {
+      for (const WireProfile::FieldSummary& field : wp.fieldSummaries(0, kMinSavedBytes)) {
         if (field.unpacked_in_messages < kMinMessages || field.packing_saved_bytes < kMinSavedBytes) continue;
         const double share = static_cast<double>(field.packing_saved_bytes) / static_cast<double>(wp.bytes());
         if (share < kMinSavedShare) continue;
