@@ -119,7 +119,14 @@ TEST_F(ApplicationFindingsTest, CallsFailingWithAStatus) {
 
 TEST_F(ApplicationFindingsTest, DeadlinesShorterThanTheHandler) {
   ASSERT_NO_FATAL_FAILURE(start());
-  // 12 calls the handler answers after 300 ms with a 100 ms deadline, 12 fast ones.
+  // 12 fast calls (the connection is up, TLS included), then 12 calls the
+  // handler answers after 300 ms with a 100 ms deadline.
+  auto fast = concurrently(12, [](int) {
+    grpcscope::test::EchoRequest r;
+    r.set_payload("x");
+    return r;
+  });
+  for (const auto& s : fast) EXPECT_TRUE(s.ok()) << statusString(s);
   auto slow = concurrently(
       12,
       [](int) {
@@ -130,19 +137,16 @@ TEST_F(ApplicationFindingsTest, DeadlinesShorterThanTheHandler) {
       },
       std::chrono::milliseconds(100));
   for (const auto& s : slow) EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << statusString(s);
-  auto fast = concurrently(12, [](int) {
-    grpcscope::test::EchoRequest r;
-    r.set_payload("x");
-    return r;
-  });
-  for (const auto& s : fast) EXPECT_TRUE(s.ok()) << statusString(s);
   nlohmann::json f = waitFinding("application.error_rate", {{"method", kUnary}, {"status", "DEADLINE_EXCEEDED"}});
   ASSERT_FALSE(f.is_null());
   EXPECT_EQ(f["layer"], "application");
   EXPECT_EQ(f["severity"], "critical");  // 12 of 24: half
   const nlohmann::json& e = f["evidence"];
   EXPECT_EQ(e["errors"], 12);
-  EXPECT_NEAR(e["failed_calls_deadline_p50_s"].get<double>(), 0.1, 0.01);  // what the clients set
+  // What the clients set: grpc-timeout carries the time left when the call
+  // went out, a little under 100 ms (more so while threads start at once).
+  EXPECT_LE(e["failed_calls_deadline_p50_s"].get<double>(), 0.101);
+  EXPECT_GT(e["failed_calls_deadline_p50_s"].get<double>(), 0.05);
   EXPECT_EQ(e["calls_with_deadline_share"], 1.0);
   EXPECT_LT(e["ok_call_p99_s"].get<double>(), 0.1);
   EXPECT_NE(f["recommendation"].get<std::string>().find("ClientContext::set_deadline"), std::string::npos);
