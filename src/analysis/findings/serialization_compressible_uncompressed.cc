@@ -21,6 +21,20 @@ constexpr double kMaxUncompressedShare = 0.9;       // most messages uncompresse
 constexpr uint64_t kMinSampledMessages = 4;         // the ratio rests on several messages ...
 constexpr uint64_t kMinSampledBytes = 128 * 1024;   // ... and enough bytes
 constexpr double kMaxRatio = 0.5;                   // compressed / original: saves at least half
+// Compression trades CPU for bytes: on a LAN (well under 1 ms) sending the
+// bytes is usually cheaper, so the finding is info; past 5 ms of round trip
+// (another zone or region) the bytes cost transfer time and it is a warning.
+constexpr double kFarRttS = 0.005;
+
+// The round trip of the slower hop: relayed PINGs, else TCP_INFO (median).
+double slowerHopRtt(const WorkerStats& s) {
+  double rtt = 0;
+  for (const HopStats* h : {&downstream(s), &upstream(s)}) {
+    const Histogram& r = h->ping_rtt.count() > 0 ? h->ping_rtt : h->tcp_rtt;
+    if (r.count() > 0) rtt = std::max(rtt, r.quantile(0.5));
+  }
+  return rtt;
+}
 
 struct Candidate {
   Finding finding;
@@ -33,6 +47,7 @@ struct Candidate {
 void serializationCompressibleUncompressed(const FindingInput& in, std::vector<Finding>& out) {
   const StatsWindow& w = recent(in);
   if (w.empty()) return;
+  const double rtt = slowerHopRtt(w.stats);
   std::vector<Candidate> found;
   for (const auto& [method, m] : w.stats.methods) {
     for (int dir = 0; dir < 2; ++dir) {
@@ -52,7 +67,7 @@ void serializationCompressibleUncompressed(const FindingInput& in, std::vector<F
       Finding f;
       f.id = "serialization.compressible_uncompressed";
       f.layer = Layer::kSerialization;
-      f.severity = Severity::kWarning;
+      f.severity = rtt >= kFarRttS ? Severity::kWarning : Severity::kInfo;
       f.title = std::string("Large ") + messageDirName(dir) + " messages are sent uncompressed but compress to " +
                 std::to_string(static_cast<int>(ratio * 100 + 0.5)) + " % of their size";
       f.evidence = {{"window_s", rounded(w.seconds)},
@@ -64,10 +79,11 @@ void serializationCompressibleUncompressed(const FindingInput& in, std::vector<F
                     {"sampled_messages", wp.sampledMessages()},
                     {"sampled_bytes", wp.sampledBytes()},
                     {"compressed_size_share", rounded(ratio)},
-                    {"would_save_bytes_per_s", rounded(saved_per_s)}};
+                    {"would_save_bytes_per_s", rounded(saved_per_s)},
+                    {"network_rtt_s", rounded(rtt)}};
       f.recommendation =
-          "Compress this method's messages with gzip where bandwidth or transfer time matters (it costs CPU on "
-          "both ends). "
+          "Compress this method's messages with gzip where bandwidth or transfer time matters: links slower "
+          "or longer than a LAN, metered traffic (it costs CPU on both ends). "
           + std::string(dir == kRequest ? "The client compresses requests: " : "The server compresses responses: ") +
           "Go grpc.UseCompressor(gzip.Name) per call or grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)) "
           "(import google.golang.org/grpc/encoding/gzip; a Go server answers in the client's encoding); "

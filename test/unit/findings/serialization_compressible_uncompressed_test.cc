@@ -49,12 +49,14 @@ void fill(MethodStats& m, int dir, const std::string& body, uint64_t messages) {
 TEST(SerializationCompressibleUncompressed, FiresOnLargeTextSentPlain) {
   Inputs in;
   fill(in.last60s.stats.methods["pkg.Svc/Report"], kResponse, text(32 * 1024), 100);
+  in.hop(in.last60s, Hop::kDownstream).tcp_rtt.observe(0.020);  // clients 20 ms away
   auto found = in.run(&serializationCompressibleUncompressed);
   ASSERT_EQ(found.size(), 1u);
   const Finding& f = found[0];
   EXPECT_EQ(f.id, "serialization.compressible_uncompressed");
   EXPECT_EQ(f.layer, Layer::kSerialization);
   EXPECT_EQ(f.severity, Severity::kWarning);
+  EXPECT_NEAR(f.evidence["network_rtt_s"].get<double>(), 0.020, 0.0003);
   EXPECT_EQ(f.scope.at("direction"), "response");
   EXPECT_LT(f.evidence["compressed_size_share"].get<double>(), 0.2);
   EXPECT_GT(f.evidence["would_save_bytes_per_s"].get<double>(), 0);
@@ -63,6 +65,15 @@ TEST(SerializationCompressibleUncompressed, FiresOnLargeTextSentPlain) {
                              "grpc.Compression.Gzip", "withCompression(\"gzip\")", "grpc.default_compression_algorithm"}) {
     EXPECT_NE(f.recommendation.find(option), std::string::npos) << option;
   }
+}
+
+TEST(SerializationCompressibleUncompressed, InfoOnALan) {
+  Inputs in;
+  fill(in.last60s.stats.methods["pkg.Svc/Report"], kResponse, text(32 * 1024), 100);
+  in.hop(in.last60s, Hop::kUpstream).ping_rtt.observe(0.0049);  // just under 5 ms
+  auto found = in.run(&serializationCompressibleUncompressed);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].severity, Severity::kInfo);
 }
 
 TEST(SerializationCompressibleUncompressed, QuietOnIncompressibleOrSmallOrCompressedOrFew) {
