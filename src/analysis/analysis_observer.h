@@ -69,6 +69,18 @@ struct LegView {
   TlsView tls;
   TcpInfoSample tcp;
   uint32_t tcp_retrans_seen = 0;
+  // Downstream: the client's PINGs as a gRPC server's ping policy counts them
+  // (analysis_observer.cc, classifyClientPing), under gRPC's default policy.
+  uint64_t keepalive_pings = 0, bdp_pings = 0, pings_after_server_frames = 0;
+  uint64_t last_keepalive_ping_ns = 0;
+  uint64_t last_keepalive_interval_ns = 0;  // since the client's previous PING
+  uint32_t ping_strikes = 0;                // early keepalive PINGs since the server last sent HEADERS/DATA
+  uint32_t calls_at_last_ping = 0;
+  bool server_frames_since_ping = false;
+  bool strikes_tolerated = false;           // more strikes than the default allows, and no GOAWAY
+  // Upstream: phase one of the server's graceful GOAWAY (gRFC A9), and phase two after it.
+  uint64_t goaway_notice_ns = 0;
+  bool goaway_final_after_notice = false;
 };
 
 struct ConnectionView {
@@ -129,6 +141,9 @@ class AnalysisObserver final : public Observer {
   Call* call(uint64_t conn_id, Hop hop, int32_t stream_id, Conn* c = nullptr);
   MethodStats& methodStats(const std::string& method);
   void finishCall(Call& c, uint64_t at_ns);
+  void classifyClientPing(Conn& c, const PingEvent& ev);
+  void onServerGoaway(Conn& c, const GoawayEvent& ev);
+  ClientPings& clientPings(const std::string& peer);
 
   uint32_t worker_;
   AnalysisConfig config_;

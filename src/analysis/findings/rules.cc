@@ -6,6 +6,8 @@ std::span<const Rule> allRules() {
   static const Rule kRules[] = {
       // Connection management: keepalive
       {"keepalive.too_many_pings", &keepaliveTooManyPings},
+      {"keepalive.ping_strikes_predicted", &keepalivePingStrikesPredicted},
+      {"connection.max_age_churn", &connectionMaxAgeChurn},
 
       // Connection management: connections
 

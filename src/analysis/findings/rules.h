@@ -30,6 +30,8 @@ std::span<const Rule> allRules();
 // Each rule, declared here, defined in its own file (the file is named after the id).
 // Connection management: keepalive
 void keepaliveTooManyPings(const FindingInput& in, std::vector<Finding>& out);
+void keepalivePingStrikesPredicted(const FindingInput& in, std::vector<Finding>& out);
+void connectionMaxAgeChurn(const FindingInput& in, std::vector<Finding>& out);
 
 // Connection management: connections
 
