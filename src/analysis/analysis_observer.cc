@@ -210,10 +210,15 @@ void AnalysisObserver::onConnectionClose(const ConnectionCloseEvent& ev) {
   LegView& leg = c->view.legs[h];
   if (leg.opened_ns && ev.at_ns >= leg.opened_ns) hs.connection_lifetime.observe(seconds(ev.at_ns - leg.opened_ns));
   if (ev.conn.hop == Hop::kUpstream && leg.goaway_notice_ns) {
-    // A graceful close the server began: calls still open now were cut at its grace period.
+    // A graceful close the server began: calls still open now were cut at
+    // its grace period (those the proxy answered already are counted in
+    // onUpstreamFailure).
     uint64_t notice = leg.goaway_notice_ns;
     if (ev.at_ns >= notice) hs.goaway_drain.observe(seconds(ev.at_ns - notice));
-    hs.calls_cut_after_notice += c->open_calls.size();
+    for (int32_t sid : c->open_calls) {
+      auto it = calls_.find(callKey(ev.conn.id, sid));
+      if (it != calls_.end() && !it->second->rec.answered_by_proxy) ++hs.calls_cut_after_notice;
+    }
   }
   leg.closed = true;
   leg.fd = -1;
@@ -618,7 +623,12 @@ void AnalysisObserver::onViolation(const ViolationEvent& ev) { stats_.violations
 void AnalysisObserver::onUpstreamFailure(const UpstreamFailureEvent& ev) {
   ++stats_.upstream_failures;
   stats_.upstream_failure_causes.add(ev.cause);
-  if (Call* c = call(ev.conn.id, Hop::kDownstream, ev.stream_id)) c->rec.answered_by_proxy = true;
+  Conn* cn = conn(ev.conn.id);
+  Call* c = call(ev.conn.id, Hop::kDownstream, ev.stream_id, cn);
+  if (!c || c->rec.answered_by_proxy) return;
+  c->rec.answered_by_proxy = true;
+  // The server closed after its graceful GOAWAY with this call still open: cut at the grace period.
+  if (cn && cn->view.legs[kUp].goaway_notice_ns) ++stats_.hops[kUp].calls_cut_after_notice;
 }
 
 void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
