@@ -9,6 +9,9 @@
 //   is raised before the server's GOAWAY ENHANCE_YOUR_CALM "too_many_pings",
 //   then keepalive.too_many_pings with the interval, the open call and, once
 //   the client reconnected and was refused again, its backoff.
+// - The same client against MinTime 100 ms: strikes under the default policy
+//   pass without a GOAWAY, grpcscope learns the server is laxer and the
+//   prediction resolves.
 // - A server with MaxConnectionAge 1 s and grace 1 s, a TLS client making
 //   calls and holding a stream open: connection.max_age_churn with the
 //   notices, short regular ages, full TLS handshakes and the calls cut.
@@ -188,6 +191,41 @@ TEST_F(KeepaliveFindingsTest, PingStrikesPredictedThenTooManyPingsWithBackoff) {
   EXPECT_EQ(again["evidence"]["client_backed_off"], true) << again.dump();
   EXPECT_EQ(again["evidence"]["reconnects"], 1) << again.dump();
   std::cout << "predicted: " << predicted.dump() << "\nraised: " << again.dump() << "\n";
+}
+
+TEST_F(KeepaliveFindingsTest, ALaxerServerIsLearnedFromStrikesWithoutGoaway) {
+  // MinTime 100 ms: the client's PINGs every second are fine. Under gRPC's
+  // default policy they would be strikes; after a fourth one without a
+  // GOAWAY grpcscope knows the server is laxer and stops predicting.
+  ASSERT_NO_FATAL_FAILURE(startGoServer({"-min-time", "100ms"}));
+  ASSERT_NO_FATAL_FAILURE(startProxy({}, go_address_));
+  ChannelOptions options;
+  options.int_args = {
+      {GRPC_ARG_KEEPALIVE_TIME_MS, 1000},
+      {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(scaled(10s).count())},
+      {GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0},
+  };
+  auto ch = channel(options);
+  auto stub = makeStub(ch);
+  HeldCall held(*stub, request(16));
+  ASSERT_TRUE(waitFor([&] { return held.echoed.load(); }, scaled(10s))) << "the held call got no echo";
+  auto tolerated = [&] {
+    nlohmann::json c = nlohmann::json::parse(httpRequest(admin() + "/api/connections").body, nullptr, false);
+    return c.dump().find("\"strikes_tolerated\":true") != std::string::npos;
+  };
+  ASSERT_TRUE(waitFor(tolerated, scaled(15s), 200ms)) << httpRequest(admin() + "/api/connections").body;
+  // The prediction (raised while the server's policy was unknown) resolves and stays resolved.
+  auto predicting = [&] {
+    for (const auto& f : findings()) {
+      if (f.value("id", "") == "keepalive.ping_strikes_predicted" && f.value("active", false)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(waitFor([&] { return !predicting(); }, scaled(8s), 200ms)) << findings().dump(1);
+  std::this_thread::sleep_for(2s);  // two more PINGs: still quiet
+  EXPECT_FALSE(predicting()) << findings().dump(1);
+  for (const auto& f : findings()) EXPECT_NE(f.value("id", ""), "keepalive.too_many_pings") << f.dump();
+  EXPECT_FALSE(held.ended.load()) << "the server closed the held call";
 }
 
 TEST_F(KeepaliveFindingsTest, MaxAgeChurnWithFullHandshakesAndCutCalls) {
