@@ -555,7 +555,9 @@ void AnalysisObserver::classifyClientPing(Conn& c, const PingEvent& ev) {
   ++leg.ping_strikes;
   // One strike past the GOAWAY's and the server still talks: its policy is
   // laxer than the default (a shorter minimum, or unlimited strikes).
-  if (leg.ping_strikes > kMaxPingStrikes + 1 && !leg.strikes_tolerated && !c.view.legs[kUp].goaway) {
+  const LegView& up = c.view.legs[kUp];
+  if (leg.ping_strikes > kMaxPingStrikes + 1 && !leg.strikes_tolerated &&
+      !(up.goaway && up.goaway_code == kEnhanceYourCalm)) {
     leg.strikes_tolerated = true;
     ClientPings& p = clientPings(leg.peer);
     if (!p.tolerated_interval_ns || interval < p.tolerated_interval_ns) p.tolerated_interval_ns = interval;
@@ -582,7 +584,8 @@ void AnalysisObserver::onServerGoaway(Conn& c, const GoawayEvent& ev) {
   const LegView& down = c.view.legs[kDown];
   HopStats& hs = stats_.hops[kUp];
   uint64_t now = monotonicNs();
-  if (ev.error_code == kEnhanceYourCalm && ev.debug_data == "too_many_pings" && !up.goaway) {
+  bool refused_before = up.goaway && up.goaway_code == kEnhanceYourCalm;  // one record per connection
+  if (ev.error_code == kEnhanceYourCalm && ev.debug_data == "too_many_pings" && !refused_before) {
     ClientPings::Goaway g;
     g.at_ns = now;
     g.interval_ns = down.last_keepalive_interval_ns;
