@@ -59,6 +59,12 @@ TEST(ConnectionMaxAgeChurn, QuietBelowItsThresholds) {
   Inputs old;
   maxAge(old, 6, 125);  // long enough lifetimes
   EXPECT_TRUE(old.run(&connectionMaxAgeChurn).empty());
+  Inputs jitter;  // gRPC's +-10% jitter and a bit more: still one configured age
+  maxAge(jitter, 0, 1);
+  HopStats& ju = jitter.hop(jitter.last60s, Hop::kUpstream);
+  ju.goaway_notices = 6;
+  for (double a : {8.0, 8.5, 9.5, 10.5, 11.5, 11.8}) ju.goaway_notice_age.observe(a);
+  EXPECT_EQ(jitter.run(&connectionMaxAgeChurn).size(), 1u);
   Inputs spread;  // ages from 1 to 60 s: connections opened at any time, one shutdown
   maxAge(spread, 0, 1);
   HopStats& up = spread.hop(spread.last60s, Hop::kUpstream);

@@ -85,6 +85,20 @@ TEST(KeepaliveTooManyPings, NoBackoffWhenTheIntervalStays) {
   EXPECT_EQ(found[0].recommendation.find("PermitWithoutStream: true"), std::string::npos);
 }
 
+TEST(KeepaliveTooManyPings, BackoffNeedsARatioOfOneAndAHalf) {
+  for (auto [second, backed_off] : {std::pair{1.4, false}, std::pair{1.6, true}}) {
+    Inputs in;
+    in.hop(in.last60s, Hop::kUpstream).goaway_debug.add("too_many_pings");
+    ClientPings& p = in.current.stats.pings_by_client["10.0.0.7"];
+    p.addGoaway({.at_ns = in.current.now_ns - 9'000'000'000ull, .interval_ns = 1'000'000'000ull});
+    p.addGoaway({.at_ns = in.current.now_ns - 1'000'000'000ull,
+                 .interval_ns = static_cast<uint64_t>(second * 1e9)});
+    auto found = in.run(&keepaliveTooManyPings);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].evidence["client_backed_off"], backed_off) << second;
+  }
+}
+
 TEST(KeepaliveTooManyPings, AtMostMaxPerRuleClients) {
   Inputs in;
   in.hop(in.last60s, Hop::kUpstream).goaway_debug.add("too_many_pings");
