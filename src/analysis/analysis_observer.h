@@ -122,6 +122,7 @@ class AnalysisObserver final : public Observer {
     ConnectionView view;
     std::unordered_map<int32_t, int32_t> up_to_down;  // upstream stream id -> downstream id
     std::unordered_set<int32_t> open_calls;           // downstream ids of unfinished calls
+    uint64_t stream_limit_mark_ns = 0;                // time up to which accountStreamLimit counted
   };
 
   Conn* conn(uint64_t id);
@@ -129,6 +130,10 @@ class AnalysisObserver final : public Observer {
   Call* call(uint64_t conn_id, Hop hop, int32_t stream_id, Conn* c = nullptr);
   MethodStats& methodStats(const std::string& method);
   void finishCall(Call& c, uint64_t at_ns);
+  // Adds the time since the last mark to each hop's stream-limit counters
+  // (HopStats::stream_limit_*), by the calls open until now; called before
+  // the number of open calls changes, and on every tick.
+  void accountStreamLimit(Conn& c, uint64_t now_ns);
 
   uint32_t worker_;
   AnalysisConfig config_;

@@ -76,6 +76,8 @@ void HopStats::merge(const HopStats& o) {
   tcp_rwnd_limited_us += o.tcp_rwnd_limited_us;
   tcp_sndbuf_limited_us += o.tcp_sndbuf_limited_us;
   goaway_debug.merge(o.goaway_debug);
+  stream_limit_busy_ns += o.stream_limit_busy_ns;
+  stream_limit_full_ns += o.stream_limit_full_ns;
 }
 
 uint64_t ClientChurn::recent(uint64_t now_second) const {

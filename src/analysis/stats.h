@@ -89,6 +89,12 @@ struct HopStats {
   uint64_t tcp_busy_us = 0;                      // TCP_INFO increases between samples
   uint64_t tcp_rwnd_limited_us = 0;
   uint64_t tcp_sndbuf_limited_us = 0;
+  // SETTINGS_MAX_CONCURRENT_STREAMS on this hop (RFC 9113 section 5.1.2):
+  // upstream the server's limit on our streams, downstream the one we offer
+  // the client. Time connections with such a limit had a call open, and the
+  // part of it with as many calls open as the limit allows (a new call waits).
+  uint64_t stream_limit_busy_ns = 0;
+  uint64_t stream_limit_full_ns = 0;
 
   void merge(const HopStats& other);
   void subtract(const HopStats& earlier);

@@ -78,6 +78,8 @@ void HopStats::subtract(const HopStats& e) {
   subtractCount(tcp_busy_us, e.tcp_busy_us);
   subtractCount(tcp_rwnd_limited_us, e.tcp_rwnd_limited_us);
   subtractCount(tcp_sndbuf_limited_us, e.tcp_sndbuf_limited_us);
+  subtractCount(stream_limit_busy_ns, e.stream_limit_busy_ns);
+  subtractCount(stream_limit_full_ns, e.stream_limit_full_ns);
 }
 
 void WorkerStats::subtract(const WorkerStats& e) {
