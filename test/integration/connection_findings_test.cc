@@ -153,6 +153,14 @@ TEST_F(ConnectionFindingsTest, ServerResettingStreamsIsReported) {
     client.idleClient(never, 10ms);
     server.idleClient(never, 10ms);
   };
+  auto settingsSeen = [](const RawConnection& c) {
+    for (const Frame& fr : c.outcome().frames) {
+      if (fr.type == kSettings && !(fr.flags & kFlagAck)) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(waitFor([&] { pump(); return settingsSeen(client) && settingsSeen(server); }, scaled(10s), 1ms))
+      << "client: " << client.outcome().describe() << "\nserver: " << server.outcome().describe();
   auto headersSeen = [&](uint32_t stream) {
     for (const Frame& fr : server.outcome().frames) {
       if (fr.type == kHeaders && fr.stream_id == stream) return true;

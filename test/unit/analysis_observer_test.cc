@@ -337,9 +337,6 @@ TEST_F(AnalysisObserverTest, TlsLabelsAreBounded) {
   EXPECT_EQ(view.sni.front(), '?');
 }
 
-}  // namespace
-}  // namespace grpcscope
-
 // Time at SETTINGS_MAX_CONCURRENT_STREAMS (HopStats::stream_limit_*): the
 // server allows 2 streams; calls 1 and 3 open at 2 s and 3 s, call 1 ends at
 // 5 s, call 3 at 6 s. Busy 2..6 s (4 s), full 3..5 s (2 s), on both hops
@@ -371,3 +368,6 @@ TEST_F(AnalysisObserverTest, NoStreamLimitNoStreamLimitTime) {
   EXPECT_EQ(s.hops[1].stream_limit_busy_ns, 0u);
   EXPECT_EQ(s.hops[1].stream_limit_full_ns, 0u);
 }
+
+}  // namespace
+}  // namespace grpcscope
