@@ -98,7 +98,8 @@ void connectionGoawayOrResetErrors(const FindingInput& in, std::vector<Finding>&
     }
   }
   std::sort(found.begin(), found.end(), [](const Count& a, const Count& b) {
-    return a.resets + a.goaways > b.resets + b.goaways;
+    if (a.resets + a.goaways != b.resets + b.goaways) return a.resets + a.goaways > b.resets + b.goaways;
+    return a.hop != b.hop ? a.hop < b.hop : a.code < b.code;  // ties in a fixed order
   });
   if (found.size() > kMaxPerRule) found.resize(kMaxPerRule);
   for (const Count& c : found) {
