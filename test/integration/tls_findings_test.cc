@@ -3,10 +3,20 @@
 // a new process and so a full handshake (tls.no_resumption); s_client
 // without -alpn (tls.alpn_missing); a server certificate valid for 3 days
 // upstream and a client certificate valid for 10 days downstream
-// (tls.certificate_expiring). Each test polls /api/findings until its
+// (tls.certificate_expiring); a server whose handshake answers come 150 ms
+// late, through a delaying relay (tls.slow_handshake). Each test polls
+// /api/findings until its
 // finding is active, then checks its id, layer, scope, evidence and that
 // the fix names the stacks' real options.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <mutex>
+#include <thread>
 
 #include "admin/admin_client.h"
 #include "own_certs_fixture.h"
@@ -15,6 +25,80 @@ namespace grpcscope::testsupport {
 namespace {
 
 using grpcscope::test::EchoResponse;
+
+// A TCP relay on 127.0.0.1:0 to `upstream_port` that holds every chunk the
+// server sends for `delay` before passing it on: a server slow to answer
+// (its TLS flight included), which the TCP RTT on loopback does not show.
+class DelayingRelay {
+ public:
+  DelayingRelay(uint16_t upstream_port, std::chrono::milliseconds delay) : upstream_port_(upstream_port), delay_(delay) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listen_fd_, 16);
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { acceptLoop(); });
+  }
+  ~DelayingRelay() {
+    stop_ = true;
+    acceptor_.join();
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);  // unblocks the pumps
+    for (auto& t : pumps_) t.join();
+    for (int fd : fds_) ::close(fd);
+    ::close(listen_fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void acceptLoop() {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int down = ::accept(listen_fd_, nullptr, nullptr);
+      if (down < 0) continue;
+      int up = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(upstream_port_);
+      if (::connect(up, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(up);
+        ::close(down);
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      fds_.push_back(down);
+      fds_.push_back(up);
+      pumps_.emplace_back([this, down, up] { pump(down, up, std::chrono::milliseconds(0)); });
+      pumps_.emplace_back([this, down, up] { pump(up, down, delay_); });
+    }
+  }
+  void pump(int from, int to, std::chrono::milliseconds delay) {
+    char buf[65536];
+    while (true) {
+      ssize_t n = ::read(from, buf, sizeof buf);
+      if (n <= 0) break;
+      if (delay.count() > 0) std::this_thread::sleep_for(delay);
+      if (::send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) break;
+    }
+    ::shutdown(to, SHUT_WR);
+  }
+
+  uint16_t upstream_port_;
+  std::chrono::milliseconds delay_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  std::mutex mutex_;
+  std::vector<int> fds_;
+  std::vector<std::thread> pumps_;
+};
 
 class TlsFindingsTest : public OwnCertsProxyTest {
  protected:
@@ -184,6 +268,44 @@ TEST_F(TlsFindingsTest, ShortLivedCertificatesOnBothLegs) {
   EXPECT_EQ(down["scope"]["subject"], "/CN=short-client");
   EXPECT_GE(down["evidence"]["days_left"].get<int>(), 9) << down.dump();
   EXPECT_LE(down["evidence"]["days_left"].get<int>(), 10) << down.dump();
+}
+
+// The server's answers (ServerHello and the rest of its flight) arrive
+// 150 ms late: six new upstream connections, each handshake slow, and the
+// time is neither verification nor the loopback RTT.
+TEST_F(TlsFindingsTest, SlowServerHandshakeNamesThePhase) {
+  EchoServerOptions options;
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ssl.pem_key_cert_pairs.push_back({certs().server.keyPem(), certs().server.certPem()});
+  options.credentials = grpc::SslServerCredentials(ssl);
+  ASSERT_NO_FATAL_FAILURE(startServer(options));
+  DelayingRelay relay(static_cast<uint16_t>(server_->port()), 150ms);
+  ASSERT_NO_FATAL_FAILURE(startProxy({"--upstream-tls", "--upstream-ca", certs().ca.cert}, relay.address()));
+  std::vector<std::shared_ptr<grpc::Channel>> channels;  // kept: their connections are the live ones read
+  for (int i = 0; i < 6; ++i) channels.push_back(makeChannel(target()));
+  std::vector<std::thread> callers;
+  std::atomic<int> failures{0};
+  for (auto& ch : channels) {
+    callers.emplace_back([&, ch] {
+      auto stub = makeStub(ch);
+      EchoResponse resp;
+      if (!unaryCall(*stub, request(16), &resp, scaled(20s)).ok()) ++failures;
+    });
+  }
+  for (auto& t : callers) t.join();
+  ASSERT_EQ(failures, 0);
+  nlohmann::json f = waitForFinding("tls.slow_handshake", {{"hop", "upstream"}});
+  ASSERT_FALSE(f.is_null()) << lastFindings();
+  EXPECT_EQ(f["layer"], "tls");
+  EXPECT_EQ(f["severity"], "warning") << f.dump();
+  const nlohmann::json& e = f["evidence"];
+  EXPECT_GE(e["handshakes"].get<int>(), 5) << e.dump();
+  EXPECT_GE(e["handshake_p50_s"].get<double>(), 0.14) << e.dump();
+  EXPECT_EQ(e["dominant_phase"], "key_exchange_and_peer_processing") << e.dump();
+  EXPECT_GE(e["phase_key_exchange_and_peer_s"].get<double>(), 0.1) << e.dump();
+  EXPECT_TRUE(mentions(f, "ECDSA P-256"));
+  // The client leg is plaintext: nothing about it.
+  EXPECT_TRUE(waitForFinding("tls.slow_handshake", {{"hop", "downstream"}}, 1s).is_null());
 }
 
 }  // namespace
