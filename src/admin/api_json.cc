@@ -272,7 +272,9 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
     const HopStats& hs = s.hops[h];
     connections[kHops[h]] = {{"active", hs.connections_opened - hs.connections_closed},
                              {"total", hs.connections_opened},
-                             {"closed", hs.connections_closed}};
+                             {"closed", hs.connections_closed},
+                             {"stream_limit_busy_s", secs(hs.stream_limit_busy_ns)},
+                             {"stream_limit_full_s", secs(hs.stream_limit_full_ns)}};
     flow[kHops[h]] = {{"stalls", hs.stalls}, {"stall_s", secs(hs.stall_ns)}, {"connection_stalls", hs.connection_stalls}};
     pings[kHops[h]] = {{"received", hs.pings[0]},
                        {"sent", hs.pings[1]},

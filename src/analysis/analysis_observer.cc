@@ -272,6 +272,7 @@ void AnalysisObserver::onStreamOpen(const StreamEvent& ev) {
   call->rec.stream_id = ev.stream_id;
   call->rec.start_ns = ev.at_ns;
   if (Conn* c = conn(ev.conn.id)) {
+    accountStreamLimit(*c, ev.at_ns);
     call->rec.peer = c->view.legs[kDown].peer;
     ++c->view.calls;
     ++c->view.legs[kDown].streams;
@@ -443,6 +444,7 @@ void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
     tap_->publish(worker_, r.toJson(wallMs()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   if (Conn* cn = conn(r.connection)) {
+    accountStreamLimit(*cn, at_ns);
     if (r.upstream_stream_id) cn->up_to_down.erase(r.upstream_stream_id);
     cn->open_calls.erase(r.stream_id);
   }
@@ -667,8 +669,30 @@ void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
   t.ja3_md5 = boundedText(ev.ja3_md5, 64);
 }
 
+void AnalysisObserver::accountStreamLimit(Conn& c, uint64_t now_ns) {
+  uint64_t since = c.stream_limit_mark_ns;
+  if (now_ns < since) return;  // an event stamped before the last tick: counted already
+  c.stream_limit_mark_ns = now_ns;
+  size_t open = c.open_calls.size();
+  if (since == 0 || open == 0) return;
+  uint64_t dt = now_ns - since;
+  constexpr uint16_t kMaxConcurrentStreams = 0x3;  // RFC 9113 section 6.5.2
+  // Downstream: what we offered the client; upstream: what the server allows us.
+  const auto& offered = c.view.legs[kDown].settings_sent;
+  const auto& allowed = c.view.legs[kUp].settings_received;
+  for (int h = 0; h < 2; ++h) {
+    const auto& settings = h == kDown ? offered : allowed;
+    auto it = settings.find(kMaxConcurrentStreams);
+    if (it == settings.end() || it->second == 0) continue;
+    HopStats& hs = stats_.hops[h];
+    hs.stream_limit_busy_ns += dt;
+    if (open >= it->second) hs.stream_limit_full_ns += dt;
+  }
+}
+
 void AnalysisObserver::onTick(uint64_t now_ns) {
   for (auto& [id, c] : conns_) {
+    accountStreamLimit(c, now_ns);
     for (int h = 0; h < 2; ++h) {
       LegView& leg = c.view.legs[h];
       if (!leg.opened || leg.closed || leg.fd < 0) continue;

@@ -134,6 +134,7 @@ class AnalysisObserver final : public Observer {
     ConnectionView view;
     std::unordered_map<int32_t, int32_t> up_to_down;  // upstream stream id -> downstream id
     std::unordered_set<int32_t> open_calls;           // downstream ids of unfinished calls
+    uint64_t stream_limit_mark_ns = 0;                // time up to which accountStreamLimit counted
   };
 
   Conn* conn(uint64_t id);
@@ -144,6 +145,10 @@ class AnalysisObserver final : public Observer {
   void classifyClientPing(Conn& c, const PingEvent& ev);
   void onServerGoaway(Conn& c, const GoawayEvent& ev);
   ClientPings& clientPings(const std::string& peer);
+  // Adds the time since the last mark to each hop's stream-limit counters
+  // (HopStats::stream_limit_*), by the calls open until now; called before
+  // the number of open calls changes, and on every tick.
+  void accountStreamLimit(Conn& c, uint64_t now_ns);
 
   uint32_t worker_;
   AnalysisConfig config_;

@@ -85,6 +85,8 @@ void HopStats::merge(const HopStats& o) {
   goaway_notice_age.merge(o.goaway_notice_age);
   goaway_drain.merge(o.goaway_drain);
   calls_cut_after_notice += o.calls_cut_after_notice;
+  stream_limit_busy_ns += o.stream_limit_busy_ns;
+  stream_limit_full_ns += o.stream_limit_full_ns;
 }
 
 void ClientPings::addGoaway(const Goaway& g) {

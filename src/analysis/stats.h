@@ -102,6 +102,12 @@ struct HopStats {
   Histogram goaway_notice_age{HistogramUnit::kSeconds};  // the connection's age at the notice
   Histogram goaway_drain{HistogramUnit::kSeconds};       // notice to the connection's close
   uint64_t calls_cut_after_notice = 0;     // calls still open when a noticed connection closed
+  // SETTINGS_MAX_CONCURRENT_STREAMS on this hop (RFC 9113 section 5.1.2):
+  // upstream the server's limit on our streams, downstream the one we offer
+  // the client. Time connections with such a limit had a call open, and the
+  // part of it with as many calls open as the limit allows (a new call waits).
+  uint64_t stream_limit_busy_ns = 0;
+  uint64_t stream_limit_full_ns = 0;
 
   void merge(const HopStats& other);
   void subtract(const HopStats& earlier);

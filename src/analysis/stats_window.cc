@@ -87,6 +87,8 @@ void HopStats::subtract(const HopStats& e) {
   goaway_notice_age.subtract(e.goaway_notice_age);
   goaway_drain.subtract(e.goaway_drain);
   subtractCount(calls_cut_after_notice, e.calls_cut_after_notice);
+  subtractCount(stream_limit_busy_ns, e.stream_limit_busy_ns);
+  subtractCount(stream_limit_full_ns, e.stream_limit_full_ns);
 }
 
 void WorkerStats::subtract(const WorkerStats& e) {
