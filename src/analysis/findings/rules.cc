@@ -6,12 +6,22 @@ std::span<const Rule> allRules() {
   static const Rule kRules[] = {
       // Connection management: keepalive
       {"keepalive.too_many_pings", &keepaliveTooManyPings},
+      {"keepalive.ping_strikes_predicted", &keepalivePingStrikesPredicted},
+      {"connection.max_age_churn", &connectionMaxAgeChurn},
 
       // Connection management: connections
+      {"connection.churn", &connectionChurn},
+      {"connection.max_concurrent_streams_saturated", &connectionMaxConcurrentStreamsSaturated},
+      {"connection.upstream_unavailable", &connectionUpstreamUnavailable},
+      {"connection.goaway_or_reset_errors", &connectionGoawayOrResetErrors},
 
       // Flow control and transport
 
       // TLS
+      {"tls.no_resumption", &tlsNoResumption},
+      {"tls.slow_handshake", &tlsSlowHandshake},
+      {"tls.alpn_missing", &tlsAlpnMissing},
+      {"tls.certificate_expiring", &tlsCertificateExpiring},
 
       // Serialization, application and self
       {"serialization.message_size_near_limit", &serializationMessageSizeNearLimit},
