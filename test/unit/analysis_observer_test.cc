@@ -435,6 +435,8 @@ TEST(GrpcTimeout, ParsesEveryUnitAndRefusesJunk) {
   EXPECT_EQ(receiveLimitFromMessage("grpc: received message larger than max (6000000 vs. 4194304)"), 4194304u);
   EXPECT_EQ(receiveLimitFromMessage("Received message larger than max (5 vs. 4)"), 4u);
   EXPECT_EQ(receiveLimitFromMessage("quota exceeded"), 0u);
+}
+
 // Time at SETTINGS_MAX_CONCURRENT_STREAMS (HopStats::stream_limit_*): the
 // server allows 2 streams; calls 1 and 3 open at 2 s and 3 s, call 1 ends at
 // 5 s, call 3 at 6 s. Busy 2..6 s (4 s), full 3..5 s (2 s), on both hops
