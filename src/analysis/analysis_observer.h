@@ -69,6 +69,13 @@ struct LegView {
   TlsView tls;
   TcpInfoSample tcp;
   uint32_t tcp_retrans_seen = 0;
+  // Appended for the flow-control and transport findings (HopStats::send_active_ns,
+  // tcp_segs_out, large_message_rtts_*):
+  uint64_t last_data_sent_ns = 0;      // the latest DATA frame sent on this leg
+  uint64_t last_data_received_ns = 0;  // the latest DATA from the peer: how long it was idle before a call
+  uint32_t blocked_streams = 0;     // streams waiting on this leg's peer's window now
+  bool blocked_since_data = false;  // a stream waited on it since last_data_sent_ns
+  uint32_t tcp_segs_out_seen = 0;
 };
 
 struct ConnectionView {

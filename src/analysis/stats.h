@@ -89,6 +89,19 @@ struct HopStats {
   uint64_t tcp_busy_us = 0;                      // TCP_INFO increases between samples
   uint64_t tcp_rwnd_limited_us = 0;
   uint64_t tcp_sndbuf_limited_us = 0;
+  // Appended for the flow-control and transport findings (docs/findings.md):
+  // Time DATA was being sent to this hop's peer: the gaps between DATA frames
+  // sent on one connection, when at most 200 ms or when a stream waited on the
+  // peer's window meanwhile. Throughput while sending = data_bytes[kSent] / this.
+  uint64_t send_active_ns = 0;
+  uint64_t tcp_segs_out = 0;                     // segments sent, summed over samples' increases (TCP_INFO)
+  // Messages of at least 64 KiB received on this hop (requests from the
+  // client, responses from the server): the round trips (first to last DATA
+  // frame over the leg's TCP minimum RTT) they took to arrive when the peer
+  // had sent no DATA on the connection for at least 1 s before, and when it
+  // had within 100 ms (first calls of a connection are in neither).
+  Histogram large_message_rtts_after_idle{HistogramUnit::kCount};
+  Histogram large_message_rtts_warm{HistogramUnit::kCount};
 
   void merge(const HopStats& other);
   void subtract(const HopStats& earlier);
