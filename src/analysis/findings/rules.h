@@ -34,6 +34,12 @@ void keepaliveTooManyPings(const FindingInput& in, std::vector<Finding>& out);
 // Connection management: connections
 
 // Flow control and transport
+void flowControlWindowLimited(const FindingInput& in, std::vector<Finding>& out);
+void flowControlSlowReader(const FindingInput& in, std::vector<Finding>& out);
+void flowControlWindowStuckAtDefault(const FindingInput& in, std::vector<Finding>& out);
+void transportRetransmits(const FindingInput& in, std::vector<Finding>& out);
+void transportRwndLimited(const FindingInput& in, std::vector<Finding>& out);
+void transportSlowStartAfterIdle(const FindingInput& in, std::vector<Finding>& out);
 
 // TLS
 
