@@ -167,6 +167,41 @@ TEST_F(AnalysisObserverTest, StallsOnTheConnectionWindowAreCountedApart) {
   EXPECT_EQ(s.methods["pkg.Svc/A"].stalls, 1u);  // the upstream stream id found its call
 }
 
+// HopStats::send_active_ns: gaps between DATA frames sent on a leg count up
+// to 200 ms, and any gap while a stream waited on the peer's window.
+TEST_F(AnalysisObserverTest, SendActiveTimeCountsShortGapsAndWaits) {
+  open();
+  request(1, "/pkg.Svc/A");
+  auto sent = [&](uint64_t at) {
+    DataEvent d;
+    d.conn = ref(Hop::kUpstream);
+    d.direction = Direction::kSent;
+    d.stream_id = 101;
+    d.at_ns = at;
+    d.length = 16384;
+    obs_.onData(d);
+  };
+  sent(2'000'000'000);
+  sent(2'100'000'000);  // +100 ms: sending
+  sent(3'100'000'000);  // +1 s, nothing waited: the source was idle
+  FlowControlEvent b;
+  b.conn = ref(Hop::kUpstream);
+  b.stream_id = 101;
+  b.at_ns = 3'100'000'000;
+  b.blocked = true;
+  obs_.onFlowControl(b);
+  FlowControlEvent u = b;
+  u.blocked = false;
+  u.at_ns = 3'600'000'000;
+  u.blocked_ns = 500'000'000;
+  obs_.onFlowControl(u);
+  sent(3'600'000'000);  // +500 ms, waited on the window: sending time
+  WorkerStats s = stats();
+  EXPECT_EQ(s.hops[1].send_active_ns, 600'000'000u);
+  EXPECT_EQ(s.hops[1].data_bytes[1], 4u * 16384);
+  EXPECT_EQ(s.hops[1].stall_ns, 500'000'000u);
+}
+
 TEST_F(AnalysisObserverTest, MethodsBeyondTheCapCountAsOther) {
   open();
   int32_t sid = 1;
