@@ -23,6 +23,7 @@
 #include <cstring>
 #include <deque>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -45,7 +46,11 @@ using Clock = std::chrono::steady_clock;
 // arrived: to grpcscope this peer is `delay` away. It offers HTTP/2's default
 // 65535-byte windows and sends no PING of its own; with grow_connection it
 // first opens its connection window by 16 MiB (and then returns connection
-// window at once), so that only stream windows limit.
+// window at once), so that only stream windows limit. It answers each call
+// with response headers and an empty gRPC message every 20 ms: the gRPC
+// client's BDP probes follow that DATA, and their ACKs (late by `delay`) give
+// grpcscope the round trip. (gRPC core sends no keepalive PING while bytes
+// keep arriving, so keepalive cannot do it.)
 class DelayedWindowServer {
  public:
   DelayedWindowServer(int fd, std::chrono::milliseconds delay, bool grow_connection)
@@ -83,6 +88,13 @@ class DelayedWindowServer {
     } else if (type == h2::kPing && !(flags & h2::kFlagAck)) {
       due_.push_back({later, h2::frame(h2::kPing, h2::kFlagAck, 0, payload)});
       ++pings_;
+    } else if (type == h2::kHeaders && (stream & 1) && !answered_.count(stream)) {
+      std::string block = h2::hpackLiteral(":status", "200") + h2::hpackLiteral("content-type", "application/grpc");
+      sendAll(h2::headersFrames(stream, block, false));
+      answered_.insert(stream);
+      streams_.insert(stream);
+    } else if (type == h2::kRstStream) {
+      streams_.erase(stream);
     } else if (type == h2::kData && !payload.empty()) {
       data_bytes_ += payload.size();
       auto len = static_cast<uint32_t>(payload.size());
@@ -123,6 +135,10 @@ class DelayedWindowServer {
       }
       auto now = Clock::now();
       std::string out;
+      if (now >= next_message_) {
+        for (uint32_t s : streams_) out += h2::frame(h2::kData, 0, s, h2::grpcMessage(""));
+        next_message_ = now + 20ms;
+      }
       while (!due_.empty() && due_.front().at <= now) {
         out += due_.front().bytes;
         due_.pop_front();
@@ -135,6 +151,8 @@ class DelayedWindowServer {
   std::chrono::milliseconds delay_;
   bool grow_connection_;
   std::deque<Due> due_;
+  std::set<uint32_t> answered_, streams_;
+  Clock::time_point next_message_;
   std::atomic<uint64_t> data_bytes_{0};
   std::atomic<uint64_t> pings_{0};
   std::atomic<bool> stop_{false};
@@ -181,16 +199,21 @@ class FlowFindingsTest : public ProxyTest {
     return ids;
   }
 
-  // A client stream that writes 64 KiB messages until stop(): a sustained upload.
+  // A bidi stream that writes 64 KiB messages until stop() (a sustained
+  // upload) and reads whatever the server answers.
   class Upload {
    public:
     Upload(grpcscope::test::Echo::Stub& stub, std::chrono::milliseconds deadline) {
       ctx_.set_deadline(deadlineFromNow(deadline));
-      writer_ = stub.ClientStream(&ctx_, &summary_);
-      thread_ = std::thread([this] {
+      stream_ = stub.Bidi(&ctx_);
+      writer_ = std::thread([this] {
         uint32_t i = 0;
-        while (!stop_ && writer_->Write(request(64 << 10, i++))) {
+        while (!stop_ && stream_->Write(request(64 << 10, i++))) {
         }
+      });
+      reader_ = std::thread([this] {
+        EchoResponse r;
+        while (stream_->Read(&r)) ++responses_;
       });
     }
     ~Upload() { stop(); }
@@ -199,30 +222,24 @@ class FlowFindingsTest : public ProxyTest {
       stopped_ = true;
       stop_ = true;
       ctx_.TryCancel();
-      thread_.join();
-      writer_->Finish();
+      writer_.join();
+      reader_.join();
+      stream_->Finish();
     }
+    int responses() const { return responses_; }
 
    private:
     grpc::ClientContext ctx_;
-    EchoResponse summary_;
-    std::unique_ptr<grpc::ClientWriter<EchoRequest>> writer_;
+    std::unique_ptr<grpc::ClientReaderWriter<EchoRequest, EchoResponse>> stream_;
     std::atomic<bool> stop_{false};
+    std::atomic<int> responses_{0};
     bool stopped_ = false;
-    std::thread thread_;
+    std::thread writer_, reader_;
   };
 
-  // A gRPC C++ channel with BDP probing off (64 KiB windows) and keepalive
-  // PINGs every 200 ms: the relayed PINGs give grpcscope the round trip.
-  std::shared_ptr<grpc::Channel> pingingChannel() {
-    ChannelOptions options;
-    options.int_args = {{GRPC_ARG_HTTP2_BDP_PROBE, 0},
-                        {GRPC_ARG_KEEPALIVE_TIME_MS, 200},
-                        {GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(scaled(10s).count())},
-                        {GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1},
-                        {GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0}};
-    return channel(options);
-  }
+  // A gRPC C++ channel as it comes (BDP probing on for what it receives):
+  // its upload is held by the server's windows, not its own.
+  std::shared_ptr<grpc::Channel> pingingChannel() { return channel(); }
 
   void startBehindRawServer(h2::RawListener& listener, bool grow_connection) {
     ASSERT_NO_FATAL_FAILURE(startProxy({}, listener.address()));
@@ -251,7 +268,8 @@ TEST_F(FlowFindingsTest, WindowLimitedByALongRoundTrip) {
   Upload upload(*stub_, scaled(60s));
   auto f = waitForFinding("flow_control.window_limited", "upstream", scaled(20s));
   upload.stop();
-  std::cout << "upload: " << raw_->dataBytes() << " bytes, " << raw_->pingsAnswered() << " pings answered\n";
+  std::cout << "upload: " << raw_->dataBytes() << " bytes, " << raw_->pingsAnswered() << " pings answered, "
+            << upload.responses() << " responses\n";
   ASSERT_TRUE(f.has_value()) << "no flow_control.window_limited; active: " << testing::PrintToString(activeIds());
   std::cout << f->dump(2) << "\n";
   EXPECT_EQ((*f)["layer"], "flow_control");

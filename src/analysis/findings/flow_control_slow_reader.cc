@@ -57,6 +57,7 @@ void flowControlSlowReader(const FindingInput& in, std::vector<Finding>& out) {
                   {"stall_s", rounded(stall_s)},
                   {"mean_stall_s", rounded(s.mean_stall_s)},
                   {"rtt_s", rounded(rtt.seconds)},
+                  {"rtt_p50_s", rounded(rtt.p50)},
                   {"rtt_source", rtt.source},
                   {"stall_rtts", rounded(s.mean_stall_s / rtt.seconds)},
                   {"blocked_share", rounded(s.blocked_share)},

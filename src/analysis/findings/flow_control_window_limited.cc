@@ -69,6 +69,7 @@ void flowControlWindowLimited(const FindingInput& in, std::vector<Finding>& out)
     f.evidence = {{"window", by_connection ? "connection" : "stream"},
                   {"window_bytes", window},
                   {"rtt_s", rounded(rtt.seconds)},
+                  {"rtt_p50_s", rounded(rtt.p50)},
                   {"rtt_source", rtt.source},
                   {"throughput_bytes_per_s", rounded(s.throughput)},
                   {"window_per_rtt_bytes_per_s", rounded(window / rtt.seconds)},

@@ -25,15 +25,20 @@ inline const char* hopLabel(int h) { return h == static_cast<int>(Hop::kDownstre
 inline const char* peerLabel(int h) { return h == static_cast<int>(Hop::kDownstream) ? "client" : "server"; }
 
 struct HopRtt {
-  double seconds = 0;      // 0: unknown
+  double seconds = 0;       // the smallest sample: the path's round trip without queueing; 0: unknown
+  double p50 = 0;           // the median, with whatever queueing the samples met
   const char* source = "";  // "ping" (relayed PINGs, the application's round trip) or "tcp" (TCP_INFO)
 };
 
-// The hop's RTT over a window: the median of relayed PINGs' RTT when there
-// are enough, else TCP_INFO's median (it misses the peer's own latency).
+// The hop's RTT over a window, from relayed PINGs when there are enough,
+// else from TCP_INFO's smoothed RTT (which misses the peer's own latency).
+// The minimum, as bandwidth-delay products are reckoned (the round trip
+// without queueing): a PING queued behind a window's worth of DATA or a
+// busy peer's other work comes back late, and the window's own cycle is
+// the path's round trip.
 inline HopRtt hopRtt(const HopStats& w) {
-  if (w.ping_rtt.count() >= kMinPingRtts) return {w.ping_rtt.quantile(0.5), "ping"};
-  if (w.tcp_rtt.count() >= kMinTcpRtts) return {w.tcp_rtt.quantile(0.5), "tcp"};
+  if (w.ping_rtt.count() >= kMinPingRtts) return {w.ping_rtt.sketch().min(), w.ping_rtt.quantile(0.5), "ping"};
+  if (w.tcp_rtt.count() >= kMinTcpRtts) return {w.tcp_rtt.sketch().min(), w.tcp_rtt.quantile(0.5), "tcp"};
   return {};
 }
 
