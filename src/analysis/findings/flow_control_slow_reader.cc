@@ -13,16 +13,22 @@
 namespace grpcscope::findings {
 namespace {
 
-constexpr uint64_t kMinStalls = 5;          // repeated waits, not one pause
+constexpr uint64_t kMinStalls = 3;          // repeated waits, not one pause (waits can run together: see below)
 constexpr double kMinStallTimeS = 1.0;      // a second of waiting in the window: noticeable in latency
-// Most waits were on the stream window alone: with the connection window
-// closed too, the transport itself is behind (flow_control.window_limited).
-constexpr double kMinStreamOnlyShare = 0.5;
+// A quarter of the waits at least were on the stream window alone, the
+// connection window open: the peer's transport had taken the bytes and
+// acknowledged them while the stream stayed shut. (gRPC core with 64 KiB
+// windows lets its connection window touch zero in many of a slow reader's
+// waits too; a transport that is itself behind closes it in nearly all.)
+constexpr double kMinStreamOnlyShare = 0.25;
 // A window update that comes 4 round trips after the window closed is not
 // the network's doing (an update needs one), and 20 ms is above a
 // scheduler's hiccup on a loaded host.
 constexpr double kMinStallRtts = 4.0;
 constexpr double kMinStallS = 0.020;
+// Less than half the peer's window per round trip: the window is not what
+// caps the rate (at window / RTT it would be flow_control.window_limited).
+constexpr double kMaxWindowUse = 0.5;
 
 }  // namespace
 
@@ -42,9 +48,12 @@ void flowControlSlowReader(const FindingInput& in, std::vector<Finding>& out) {
     uint64_t stream_only = s.stalls - std::min(s.stalls, s.connection_stalls);
     double stream_share = static_cast<double>(stream_only) / static_cast<double>(s.stalls);
     if (stream_share < kMinStreamOnlyShare) continue;
-    HopRtt rtt = hopRtt(hs);
+    HopRtt rtt = hopRtt(hs, in.current, h);
     if (rtt.seconds <= 0) continue;  // without an RTT "much later than a round trip" cannot be told
     if (s.mean_stall_s < kMinStallS || s.mean_stall_s < kMinStallRtts * rtt.seconds) continue;
+    uint32_t window = smallestPeerWindow(in.current, h);
+    double per_rtt = s.throughput * rtt.seconds;
+    if (per_rtt >= kMaxWindowUse * window) continue;
     std::string peer = peerLabel(h);
     Finding f;
     f.id = "flow_control.slow_reader";
@@ -61,6 +70,9 @@ void flowControlSlowReader(const FindingInput& in, std::vector<Finding>& out) {
                   {"rtt_source", rtt.source},
                   {"stall_rtts", rounded(s.mean_stall_s / rtt.seconds)},
                   {"blocked_share", rounded(s.blocked_share)},
+                  {"throughput_bytes_per_s", rounded(s.throughput)},
+                  {"bytes_per_rtt", rounded(per_rtt)},
+                  {"window_bytes", window},
                   {"sent_bytes", s.bytes},
                   {"window_s", rounded(w.seconds)}};
     // Which methods waited most: the methods' stalls count both hops.

@@ -1,9 +1,11 @@
 // flow_control.window_limited: grpcscope had bytes for a hop's peer but the
 // peer's HTTP/2 window (RFC 9113 section 6.9) was closed for a large share of
-// the sending time, each wait lasting about one round trip, while the
-// throughput sat near window / RTT: the window is smaller than the
-// bandwidth-delay product, so the sender idles a part of every round trip.
-// Reported per hop for the last 60 s.
+// the sending time, while the throughput sat near window / RTT (at least half
+// a window per round trip: the window came back as fast as the path allows):
+// the window is smaller than the bandwidth-delay product, so the sender idles
+// a part of every round trip. A reader slower than that leaves the
+// throughput far below window / RTT (flow_control.slow_reader). Reported per
+// hop for the last 60 s.
 #include <algorithm>
 #include <cmath>
 
@@ -17,16 +19,13 @@ namespace {
 // so that a short burst at the start of a call does not count.
 constexpr uint64_t kMinBytes = 1u << 20;
 constexpr double kMinActiveS = 1.0;
-constexpr uint64_t kMinStalls = 10;  // the window closed again and again, not once
 // The sender waited on the window for at least a quarter of its sending time:
 // below that, a bigger window gains little (at most a third more throughput).
 constexpr double kMinBlockedShare = 0.25;
-// A wait of about one round trip is the window's own cost (the update needs
-// a round trip to arrive); much longer waits are a slow reader
-// (flow_control.slow_reader), which a bigger window does not cure.
-constexpr double kMaxStallRtts = 2.0;
 // The bytes moved per round trip are at least half the peer's window: the
-// window, not something else (the source, CPU), caps the rate.
+// window, not a slow reader, the source or the CPU, caps the rate. (How
+// often the window closed says little: when it reopens and closes again
+// within one turn of grpcscope's loop, one wait runs into the next.)
 constexpr double kMinWindowUse = 0.5;
 // Below 1 ms (same host or rack) even a 64 KiB window allows 65 MB/s: not
 // worth a finding.
@@ -47,11 +46,10 @@ void flowControlWindowLimited(const FindingInput& in, std::vector<Finding>& out)
   for (int h = 0; h < 2; ++h) {
     const HopStats& hs = w.stats.hops[h];
     SendFigures s = sendFigures(hs);
-    if (s.bytes < kMinBytes || s.active_s < kMinActiveS || s.stalls < kMinStalls) continue;
+    if (s.bytes < kMinBytes || s.active_s < kMinActiveS || s.stalls == 0) continue;
     if (s.blocked_share < kMinBlockedShare) continue;
-    HopRtt rtt = hopRtt(hs);
+    HopRtt rtt = hopRtt(hs, in.current, h);
     if (rtt.seconds < kMinRttS) continue;
-    if (s.mean_stall_s > kMaxStallRtts * rtt.seconds) continue;
     bool by_connection = 2 * s.connection_stalls >= s.stalls;
     // The connection window's size is not announced; its protocol start is the lower bound.
     uint32_t window = by_connection ? kDefaultWindow : smallestPeerWindow(in.current, h);

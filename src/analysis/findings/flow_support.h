@@ -31,15 +31,28 @@ struct HopRtt {
 };
 
 // The hop's RTT over a window, from relayed PINGs when there are enough,
-// else from TCP_INFO's smoothed RTT (which misses the peer's own latency).
-// The minimum, as bandwidth-delay products are reckoned (the round trip
-// without queueing): a PING queued behind a window's worth of DATA or a
-// busy peer's other work comes back late, and the window's own cycle is
-// the path's round trip.
-inline HopRtt hopRtt(const HopStats& w) {
+// else from TCP. The minimum, as bandwidth-delay products are reckoned (the
+// round trip without queueing): a PING queued behind a window's worth of
+// DATA or a busy peer's other work comes back late, and the smoothed TCP RTT
+// carries delayed ACKs and a loaded host's scheduling (on loopback it reads
+// milliseconds for a path of microseconds). For TCP that is the kernel's own
+// minimum (TCP_INFO min_rtt) over the hop's live connections, else the
+// smallest smoothed sample of the window.
+inline double tcpMinRtt(const HopStats& w, const StatsSnapshot& s, int h) {
+  double min_rtt = 0;
+  for (const ConnectionView& c : s.connections) {
+    const TcpInfoSample& t = c.legs[h].tcp;
+    if (!c.legs[h].opened || c.legs[h].closed || !t.valid || t.min_rtt_us == 0) continue;
+    double v = static_cast<double>(t.min_rtt_us) / 1e6;
+    min_rtt = min_rtt == 0 ? v : std::min(min_rtt, v);
+  }
+  return min_rtt == 0 ? w.tcp_rtt.sketch().min() : min_rtt;
+}
+
+inline HopRtt hopRtt(const HopStats& w, const StatsSnapshot& s, int h) {
   if (w.ping_rtt.count() >= kMinPingRtts) return {w.ping_rtt.sketch().min(), w.ping_rtt.quantile(0.5), "ping"};
-  if (w.tcp_rtt.count() >= kMinTcpRtts) return {w.tcp_rtt.sketch().min(), w.tcp_rtt.quantile(0.5), "tcp"};
-  return {};
+  if (w.tcp_rtt.count() < kMinTcpRtts) return {};
+  return {tcpMinRtt(w, s, h), w.tcp_rtt.quantile(0.5), "tcp"};
 }
 
 // What grpcscope sent to a hop's peer over a window.

@@ -33,7 +33,7 @@ void transportSlowStartAfterIdle(const FindingInput& in, std::vector<Finding>& o
     const Histogram& warm = hs.large_message_rtts_warm;
     if (idle.count() < kMinMessages || warm.count() < kMinMessages) continue;
     if (hs.tcp_rtt.count() == 0) continue;
-    double rtt = hs.tcp_rtt.quantile(0.5);
+    double rtt = tcpMinRtt(hs, in.current, h);  // the path's round trip, as the round trips were counted
     if (rtt < kMinRttS) continue;
     double idle_p50 = idle.quantile(0.5), warm_p50 = warm.quantile(0.5);
     if (idle_p50 < warm_p50 + kMinExtraRtts || idle_p50 < kMinRatio * warm_p50) continue;
@@ -50,7 +50,7 @@ void transportSlowStartAfterIdle(const FindingInput& in, std::vector<Finding>& o
                   {"rtts_warm_p50", rounded(warm_p50)},
                   {"extra_rtts", rounded(idle_p50 - warm_p50)},
                   {"extra_s", rounded((idle_p50 - warm_p50) * rtt)},
-                  {"tcp_rtt_p50_s", rounded(rtt)},
+                  {"tcp_min_rtt_s", rounded(rtt)},
                   {"window_s", rounded(w.seconds)}};
     f.recommendation =
         "On the " + peer +

@@ -78,12 +78,12 @@ TEST(FlowControlWindowLimited, QuietBelowTheBlockedShare) {
   EXPECT_EQ(in.run(&flowControlWindowLimited).size(), 1u);
 }
 
-TEST(FlowControlWindowLimited, QuietWhenWaitsAreLongerThanTwoRoundTrips) {
+TEST(FlowControlWindowLimited, FiresWhenTheWaitsRunTogether) {
+  // The window reopened and closed again within one loop turn: 2 waits of 4.5 s.
   Inputs in = windowLimited();
   HopStats& up = in.hop(in.last60s, Hop::kUpstream);
-  up.stalls = 40;
-  up.stall_ns = 9'000'000'000ull;  // 225 ms per wait at a 100 ms RTT: a slow reader
-  EXPECT_TRUE(in.run(&flowControlWindowLimited).empty());
+  up.stalls = 2;
+  EXPECT_EQ(in.run(&flowControlWindowLimited).size(), 1u);
 }
 
 TEST(FlowControlWindowLimited, QuietOnAShortRttPath) {
@@ -111,8 +111,13 @@ TEST(FlowControlWindowLimited, QuietWhenFarBelowWindowPerRtt) {
 
 TEST(FlowControlWindowLimited, QuietWithoutSustainedTransferOrStalls) {
   Inputs in = windowLimited();
-  in.hop(in.last60s, Hop::kUpstream).stalls = 9;
+  in.hop(in.last60s, Hop::kUpstream).stalls = 0;
+  in.hop(in.last60s, Hop::kUpstream).stall_ns = 0;
   EXPECT_TRUE(in.run(&flowControlWindowLimited).empty());
+  Inputs brief = windowLimited();
+  brief.hop(brief.last60s, Hop::kUpstream).send_active_ns = 999'000'000;
+  brief.hop(brief.last60s, Hop::kUpstream).stall_ns = 900'000'000;
+  EXPECT_TRUE(brief.run(&flowControlWindowLimited).empty());
   Inputs small = windowLimited();
   small.hop(small.last60s, Hop::kUpstream).data_bytes[kSent] = (1u << 20) - 1;
   EXPECT_TRUE(small.run(&flowControlWindowLimited).empty());
