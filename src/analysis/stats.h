@@ -90,9 +90,10 @@ struct HopStats {
   uint64_t tcp_rwnd_limited_us = 0;
   uint64_t tcp_sndbuf_limited_us = 0;
   // Appended for the flow-control and transport findings (docs/findings.md):
-  // Time DATA was being sent to this hop's peer: the gaps between DATA frames
-  // sent on one connection, when at most 200 ms or when a stream waited on the
-  // peer's window meanwhile. Throughput while sending = data_bytes[kSent] / this.
+  // Time DATA was being sent to this hop's peer, summed over connections: the
+  // gaps between DATA frames sent on one connection, when at most 200 ms or
+  // when a stream waited on the peer's window meanwhile. data_bytes[kSent] /
+  // this = a connection's throughput while it sends.
   uint64_t send_active_ns = 0;
   uint64_t tcp_segs_out = 0;                     // segments sent, summed over samples' increases (TCP_INFO)
   // Messages of at least 64 KiB received on this hop (requests from the

@@ -59,7 +59,7 @@ inline HopRtt hopRtt(const HopStats& w, const StatsSnapshot& s, int h) {
 struct SendFigures {
   uint64_t bytes = 0;          // DATA payload sent
   double active_s = 0;         // HopStats::send_active_ns
-  double throughput = 0;       // bytes per second while sending
+  double throughput = 0;       // bytes per second of one connection while it sends
   double blocked_share = 0;    // share of the sending time a stream waited on the peer's window (0..1)
   double mean_stall_s = 0;     // how long one wait lasted on average
   uint64_t stalls = 0;
