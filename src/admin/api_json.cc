@@ -276,7 +276,9 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
     connections[kHops[h]] = {{"active", hs.connections_opened - hs.connections_closed},
                              {"total", hs.connections_opened},
                              {"closed", hs.connections_closed}};
-    flow[kHops[h]] = {{"stalls", hs.stalls}, {"stall_s", secs(hs.stall_ns)}, {"connection_stalls", hs.connection_stalls},
+    flow[kHops[h]] = {{"stalls", hs.stalls},
+                      {"stall_s", secs(hs.stall_ns)},
+                      {"connection_stalls", hs.connection_stalls},
                       {"send_active_s", secs(hs.send_active_ns)}};
     pings[kHops[h]] = {{"received", hs.pings[0]},
                        {"sent", hs.pings[1]},
