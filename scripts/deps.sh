@@ -17,6 +17,7 @@ PACKAGES=(
   python3-grpcio python3-protobuf
   nghttp2-client openssl procps
   prometheus libcurl4-openssl-dev
+  golang-go golang-google-grpc-dev
 )
 
 missing=()

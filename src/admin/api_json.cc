@@ -153,6 +153,11 @@ json legJson(const LegView& leg, const LiveLegFacts& live, uint64_t now_ns) {
         {"acks_received", leg.ping_acks[0]},
         {"acks_sent", leg.ping_acks[1]},
         {"without_data", leg.pings_without_data},
+        {"keepalive", leg.keepalive_pings},
+        {"bdp", leg.bdp_pings},
+        {"after_server_data", leg.pings_after_server_frames},
+        {"strikes", leg.ping_strikes},
+        {"strikes_tolerated", leg.strikes_tolerated},
         {"rtt_s",
          leg.last_rtt_ns ? json{{"last", secs(leg.last_rtt_ns)}, {"min", secs(leg.min_rtt_ns)}, {"max", secs(leg.max_rtt_ns)}}
                          : json()}}},
@@ -275,7 +280,9 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
     const HopStats& hs = s.hops[h];
     connections[kHops[h]] = {{"active", hs.connections_opened - hs.connections_closed},
                              {"total", hs.connections_opened},
-                             {"closed", hs.connections_closed}};
+                             {"closed", hs.connections_closed},
+                             {"stream_limit_busy_s", secs(hs.stream_limit_busy_ns)},
+                             {"stream_limit_full_s", secs(hs.stream_limit_full_ns)}};
     flow[kHops[h]] = {{"stalls", hs.stalls},
                       {"stall_s", secs(hs.stall_ns)},
                       {"connection_stalls", hs.connection_stalls},
@@ -283,6 +290,9 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
     pings[kHops[h]] = {{"received", hs.pings[0]},
                        {"sent", hs.pings[1]},
                        {"without_data", hs.pings_without_data},
+                       {"keepalive", hs.keepalive_pings},
+                       {"bdp", hs.bdp_pings},
+                       {"after_server_data", hs.pings_after_server_frames},
                        {"rtt", latency(hs.ping_rtt)}};
     uint64_t resumed = 0, total = 0;
     for (const auto& [key, n] : hs.tls_handshakes) {
@@ -293,7 +303,10 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
                      {"handshake", latency(hs.tls_handshake)}};
     resets[kHops[h]] = {{"received", codeCounts(hs.rst[0])}, {"sent", codeCounts(hs.rst[1])}};
     goaways[kHops[h]] = {{"received", codeCounts(hs.goaway[0])}, {"sent", codeCounts(hs.goaway[1])},
-                         {"debug_data_received", textCounts(hs.goaway_debug)}};
+                         {"debug_data_received", textCounts(hs.goaway_debug)},
+                         {"notices", hs.goaway_notices},
+                         {"two_phase", hs.goaway_two_phase},
+                         {"calls_cut_after_notice", hs.calls_cut_after_notice}};
   }
   // The clients opening connections fastest (churn).
   std::vector<std::pair<std::string, const ClientChurn*>> clients;

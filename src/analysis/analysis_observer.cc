@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <unordered_set>
 
 #include "analysis/grpc_codes.h"
@@ -60,6 +61,35 @@ bool hasHeader(const HeadersEvent& ev, std::string_view name) {
     if (ev.fields[i].name == name) return true;
   }
   return false;
+}
+
+// gRPC's default server ping policy (gRFC A8, gRPC's doc/keepalive.md;
+// docs/findings.md): while calls are open a client PING at most every 5 min,
+// without calls every 2 h (no pings without calls are permitted), and the
+// GOAWAY ENHANCE_YOUR_CALM "too_many_pings" on the third early PING. The
+// server's HEADERS or DATA reset the strikes; a connection's first PING is
+// never early.
+constexpr uint64_t kDefaultMinPingIntervalNs = 300'000'000'000ull;
+constexpr uint64_t kIdleMinPingIntervalNs = 7'200'000'000'000ull;
+constexpr uint32_t kMaxPingStrikes = 2;
+// grpc-go's BDP probe payload (docs/findings.md): flow-control tuning, not keepalive.
+constexpr uint8_t kGoBdpPing[8] = {0x02, 0x04, 0x10, 0x10, 0x09, 0x0e, 0x07, 0x07};
+// A graceful GOAWAY's first phase names the largest stream id (RFC 9113 section 6.8).
+constexpr int32_t kMaxStreamId = 0x7fffffff;
+constexpr uint32_t kEnhanceYourCalm = 0xb;
+
+bool isGoBdpPing(uint64_t opaque) {
+  uint64_t v;
+  std::memcpy(&v, kGoBdpPing, sizeof v);  // the event's opaque holds the 8 bytes as they came
+  return opaque == v;
+}
+
+// GoawayEvent has no time: the workers' clock is uv_hrtime, CLOCK_MONOTONIC,
+// which steady_clock reads on Linux. GOAWAYs are rare: off the hot path.
+uint64_t monotonicNs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 int64_t wallMs() {
@@ -198,6 +228,17 @@ void AnalysisObserver::onConnectionClose(const ConnectionCloseEvent& ev) {
   if (!c) return;
   LegView& leg = c->view.legs[h];
   if (leg.opened_ns && ev.at_ns >= leg.opened_ns) hs.connection_lifetime.observe(seconds(ev.at_ns - leg.opened_ns));
+  if (ev.conn.hop == Hop::kUpstream && leg.goaway_notice_ns) {
+    // A graceful close the server began: calls still open now were cut at
+    // its grace period (those the proxy answered already are counted in
+    // onUpstreamFailure).
+    uint64_t notice = leg.goaway_notice_ns;
+    if (ev.at_ns >= notice) hs.goaway_drain.observe(seconds(ev.at_ns - notice));
+    for (int32_t sid : c->open_calls) {
+      auto it = calls_.find(callKey(ev.conn.id, sid));
+      if (it != calls_.end() && !it->second->rec.answered_by_proxy) ++hs.calls_cut_after_notice;
+    }
+  }
   leg.closed = true;
   leg.fd = -1;
   leg.closed_ns = ev.at_ns;
@@ -250,6 +291,7 @@ void AnalysisObserver::onStreamOpen(const StreamEvent& ev) {
   call->rec.stream_id = ev.stream_id;
   call->rec.start_ns = ev.at_ns;
   if (Conn* c = conn(ev.conn.id)) {
+    accountStreamLimit(*c, ev.at_ns);
     call->rec.peer = c->view.legs[kDown].peer;
     ++c->view.calls;
     ++c->view.legs[kDown].streams;
@@ -272,7 +314,13 @@ void AnalysisObserver::onHeaders(const HeadersEvent& ev) {
   int h = hopIndex(ev.conn.hop);
   ++stats_.hops[h].headers_frames[dirIndex(ev.direction)];
   Conn* cn = conn(ev.conn.id);
-  if (cn) cn->view.legs[h].frames_since_ping = true;
+  if (cn) {
+    cn->view.legs[h].frames_since_ping = true;
+    // The server's HEADERS reset its ping strikes.
+    if (ev.conn.hop == Hop::kUpstream && ev.direction == Direction::kReceived) {
+      cn->view.legs[kDown].server_frames_since_ping = true;
+    }
+  }
   Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id, cn);
   if (!c) return;
   CallRecord& r = c->rec;
@@ -340,6 +388,10 @@ void AnalysisObserver::onData(const DataEvent& ev) {
       idle_known = leg.last_data_received_ns != 0;
       if (idle_known && ev.at_ns > leg.last_data_received_ns) idle_ns = ev.at_ns - leg.last_data_received_ns;
       leg.last_data_received_ns = ev.at_ns;
+    }
+    // The server's DATA resets its ping strikes.
+    if (ev.conn.hop == Hop::kUpstream && ev.direction == Direction::kReceived) {
+      cn->view.legs[kDown].server_frames_since_ping = true;
     }
   }
   if (ev.direction == Direction::kSent) ++hs.data_frames[d];
@@ -447,6 +499,7 @@ void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
         stats_.hops[h].large_message_rtts_warm.observe(rtts);
       }
     }
+    accountStreamLimit(*cn, at_ns);
     if (r.upstream_stream_id) cn->up_to_down.erase(r.upstream_stream_id);
     cn->open_calls.erase(r.stream_id);
   }
@@ -513,6 +566,7 @@ void AnalysisObserver::onPing(const PingEvent& ev) {
   } else {
     ++hs.pings[d];
     if (leg) ++leg->pings[d];
+    if (ev.direction == Direction::kReceived && ev.conn.hop == Hop::kDownstream && c) classifyClientPing(*c, ev);
     if (ev.direction == Direction::kReceived && leg) {
       if (leg->last_ping_received_ns && ev.at_ns >= leg->last_ping_received_ns) {
         hs.ping_interval.observe(seconds(ev.at_ns - leg->last_ping_received_ns));
@@ -535,12 +589,95 @@ void AnalysisObserver::onPing(const PingEvent& ev) {
   }
 }
 
+// Before last_ping_received_ns moves: the interval runs from the client's
+// previous PING of any kind, as the server's policy measures it.
+void AnalysisObserver::classifyClientPing(Conn& c, const PingEvent& ev) {
+  LegView& leg = c.view.legs[kDown];
+  HopStats& hs = stats_.hops[kDown];
+  bool reset = leg.server_frames_since_ping;
+  leg.server_frames_since_ping = false;
+  leg.calls_at_last_ping = static_cast<uint32_t>(c.open_calls.size());
+  if (isGoBdpPing(ev.opaque)) {
+    ++hs.bdp_pings;
+    ++leg.bdp_pings;
+    return;
+  }
+  if (reset) {
+    ++hs.pings_after_server_frames;
+    ++leg.pings_after_server_frames;
+    leg.ping_strikes = 0;
+    return;
+  }
+  ++hs.keepalive_pings;
+  ++leg.keepalive_pings;
+  uint64_t previous = leg.last_ping_received_ns;
+  leg.last_keepalive_ping_ns = ev.at_ns;
+  if (!previous || ev.at_ns < previous) return;
+  uint64_t interval = ev.at_ns - previous;
+  hs.keepalive_ping_interval.observe(seconds(interval));
+  leg.last_keepalive_interval_ns = interval;
+  uint64_t allowed = c.open_calls.empty() ? kIdleMinPingIntervalNs : kDefaultMinPingIntervalNs;
+  if (interval >= allowed) return;
+  ++leg.ping_strikes;
+  // One strike past the GOAWAY's and the server still talks: its policy is
+  // laxer than the default (a shorter minimum, or unlimited strikes).
+  const LegView& up = c.view.legs[kUp];
+  if (leg.ping_strikes > kMaxPingStrikes + 1 && !leg.strikes_tolerated &&
+      !(up.goaway && up.goaway_code == kEnhanceYourCalm)) {
+    leg.strikes_tolerated = true;
+    ClientPings& p = clientPings(leg.peer);
+    if (!p.tolerated_interval_ns || interval < p.tolerated_interval_ns) p.tolerated_interval_ns = interval;
+    p.last_ns = std::max(p.last_ns, ev.at_ns);
+  }
+}
+
+ClientPings& AnalysisObserver::clientPings(const std::string& peer) {
+  std::string ip = hostOf(peer);
+  auto it = stats_.pings_by_client.find(ip);
+  if (it != stats_.pings_by_client.end()) return it->second;
+  if (stats_.pings_by_client.size() >= WorkerStats::kMaxClients) {
+    auto oldest = std::min_element(stats_.pings_by_client.begin(), stats_.pings_by_client.end(),
+                                   [](const auto& a, const auto& b) { return a.second.last_ns < b.second.last_ns; });
+    stats_.pings_by_client.erase(oldest);
+  }
+  return stats_.pings_by_client.emplace(ip, ClientPings{}).first->second;
+}
+
+// A GOAWAY from the server: too_many_pings (for the client's record), or a
+// phase of the graceful two-phase close (gRFC A9).
+void AnalysisObserver::onServerGoaway(Conn& c, const GoawayEvent& ev) {
+  LegView& up = c.view.legs[kUp];
+  const LegView& down = c.view.legs[kDown];
+  HopStats& hs = stats_.hops[kUp];
+  uint64_t now = monotonicNs();
+  bool refused_before = up.goaway && up.goaway_code == kEnhanceYourCalm;  // one record per connection
+  if (ev.error_code == kEnhanceYourCalm && ev.debug_data == "too_many_pings" && !refused_before) {
+    ClientPings::Goaway g;
+    g.at_ns = now;
+    g.interval_ns = down.last_keepalive_interval_ns;
+    g.calls_active = static_cast<uint32_t>(c.open_calls.size());
+    g.pings = down.pings[static_cast<int>(Direction::kReceived)];
+    clientPings(down.peer).addGoaway(g);
+    return;
+  }
+  if (ev.error_code != 0) return;
+  if (ev.last_stream_id == kMaxStreamId && !up.goaway_notice_ns) {
+    up.goaway_notice_ns = now;
+    ++hs.goaway_notices;
+    if (up.opened_ns && now >= up.opened_ns) hs.goaway_notice_age.observe(seconds(now - up.opened_ns));
+  } else if (up.goaway_notice_ns && ev.last_stream_id != kMaxStreamId && !up.goaway_final_after_notice) {
+    up.goaway_final_after_notice = true;
+    ++hs.goaway_two_phase;
+  }
+}
+
 void AnalysisObserver::onGoaway(const GoawayEvent& ev) {
   int h = hopIndex(ev.conn.hop);
   HopStats& hs = stats_.hops[h];
   ++hs.goaway[dirIndex(ev.direction)][h2ErrorBucket(ev.error_code)];
   if (ev.direction == Direction::kReceived && !ev.debug_data.empty()) hs.goaway_debug.add(ev.debug_data);
   if (Conn* c = conn(ev.conn.id)) {
+    if (ev.conn.hop == Hop::kUpstream && ev.direction == Direction::kReceived) onServerGoaway(*c, ev);
     LegView& leg = c->view.legs[h];
     leg.goaway = true;
     leg.goaway_direction = directionName(ev.direction);
@@ -555,7 +692,12 @@ void AnalysisObserver::onViolation(const ViolationEvent& ev) { stats_.violations
 void AnalysisObserver::onUpstreamFailure(const UpstreamFailureEvent& ev) {
   ++stats_.upstream_failures;
   stats_.upstream_failure_causes.add(ev.cause);
-  if (Call* c = call(ev.conn.id, Hop::kDownstream, ev.stream_id)) c->rec.answered_by_proxy = true;
+  Conn* cn = conn(ev.conn.id);
+  Call* c = call(ev.conn.id, Hop::kDownstream, ev.stream_id, cn);
+  if (!c || c->rec.answered_by_proxy) return;
+  c->rec.answered_by_proxy = true;
+  // The server closed after its graceful GOAWAY with this call still open: cut at the grace period.
+  if (cn && cn->view.legs[kUp].goaway_notice_ns) ++stats_.hops[kUp].calls_cut_after_notice;
 }
 
 void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
@@ -591,8 +733,30 @@ void AnalysisObserver::onTlsHandshake(const TlsHandshakeEvent& ev) {
   t.ja3_md5 = boundedText(ev.ja3_md5, 64);
 }
 
+void AnalysisObserver::accountStreamLimit(Conn& c, uint64_t now_ns) {
+  uint64_t since = c.stream_limit_mark_ns;
+  if (now_ns < since) return;  // an event stamped before the last tick: counted already
+  c.stream_limit_mark_ns = now_ns;
+  size_t open = c.open_calls.size();
+  if (since == 0 || open == 0) return;
+  uint64_t dt = now_ns - since;
+  constexpr uint16_t kMaxConcurrentStreams = 0x3;  // RFC 9113 section 6.5.2
+  // Downstream: what we offered the client; upstream: what the server allows us.
+  const auto& offered = c.view.legs[kDown].settings_sent;
+  const auto& allowed = c.view.legs[kUp].settings_received;
+  for (int h = 0; h < 2; ++h) {
+    const auto& settings = h == kDown ? offered : allowed;
+    auto it = settings.find(kMaxConcurrentStreams);
+    if (it == settings.end() || it->second == 0) continue;
+    HopStats& hs = stats_.hops[h];
+    hs.stream_limit_busy_ns += dt;
+    if (open >= it->second) hs.stream_limit_full_ns += dt;
+  }
+}
+
 void AnalysisObserver::onTick(uint64_t now_ns) {
   for (auto& [id, c] : conns_) {
+    accountStreamLimit(c, now_ns);
     for (int h = 0; h < 2; ++h) {
       LegView& leg = c.view.legs[h];
       if (!leg.opened || leg.closed || leg.fd < 0) continue;

@@ -76,6 +76,18 @@ struct LegView {
   uint32_t blocked_streams = 0;     // streams waiting on this leg's peer's window now
   bool blocked_since_data = false;  // a stream waited on it since last_data_sent_ns
   uint32_t tcp_segs_out_seen = 0;
+  // Downstream: the client's PINGs as a gRPC server's ping policy counts them
+  // (analysis_observer.cc, classifyClientPing), under gRPC's default policy.
+  uint64_t keepalive_pings = 0, bdp_pings = 0, pings_after_server_frames = 0;
+  uint64_t last_keepalive_ping_ns = 0;
+  uint64_t last_keepalive_interval_ns = 0;  // since the client's previous PING
+  uint32_t ping_strikes = 0;                // early keepalive PINGs since the server last sent HEADERS/DATA
+  uint32_t calls_at_last_ping = 0;
+  bool server_frames_since_ping = false;
+  bool strikes_tolerated = false;           // more strikes than the default allows, and no GOAWAY
+  // Upstream: phase one of the server's graceful GOAWAY (gRFC A9), and phase two after it.
+  uint64_t goaway_notice_ns = 0;
+  bool goaway_final_after_notice = false;
 };
 
 struct ConnectionView {
@@ -129,6 +141,7 @@ class AnalysisObserver final : public Observer {
     ConnectionView view;
     std::unordered_map<int32_t, int32_t> up_to_down;  // upstream stream id -> downstream id
     std::unordered_set<int32_t> open_calls;           // downstream ids of unfinished calls
+    uint64_t stream_limit_mark_ns = 0;                // time up to which accountStreamLimit counted
   };
 
   Conn* conn(uint64_t id);
@@ -136,6 +149,13 @@ class AnalysisObserver final : public Observer {
   Call* call(uint64_t conn_id, Hop hop, int32_t stream_id, Conn* c = nullptr);
   MethodStats& methodStats(const std::string& method);
   void finishCall(Call& c, uint64_t at_ns);
+  void classifyClientPing(Conn& c, const PingEvent& ev);
+  void onServerGoaway(Conn& c, const GoawayEvent& ev);
+  ClientPings& clientPings(const std::string& peer);
+  // Adds the time since the last mark to each hop's stream-limit counters
+  // (HopStats::stream_limit_*), by the calls open until now; called before
+  // the number of open calls changes, and on every tick.
+  void accountStreamLimit(Conn& c, uint64_t now_ns);
 
   uint32_t worker_;
   AnalysisConfig config_;

@@ -80,6 +80,35 @@ void HopStats::merge(const HopStats& o) {
   tcp_segs_out += o.tcp_segs_out;
   large_message_rtts_after_idle.merge(o.large_message_rtts_after_idle);
   large_message_rtts_warm.merge(o.large_message_rtts_warm);
+  keepalive_pings += o.keepalive_pings;
+  bdp_pings += o.bdp_pings;
+  pings_after_server_frames += o.pings_after_server_frames;
+  keepalive_ping_interval.merge(o.keepalive_ping_interval);
+  goaway_notices += o.goaway_notices;
+  goaway_two_phase += o.goaway_two_phase;
+  goaway_notice_age.merge(o.goaway_notice_age);
+  goaway_drain.merge(o.goaway_drain);
+  calls_cut_after_notice += o.calls_cut_after_notice;
+  stream_limit_busy_ns += o.stream_limit_busy_ns;
+  stream_limit_full_ns += o.stream_limit_full_ns;
+}
+
+void ClientPings::addGoaway(const Goaway& g) {
+  ++too_many_pings;
+  if (goaways.size() >= kMaxKept) goaways.erase(goaways.begin());
+  goaways.push_back(g);
+  last_ns = std::max(last_ns, g.at_ns);
+}
+
+void ClientPings::merge(const ClientPings& o) {
+  too_many_pings += o.too_many_pings;
+  goaways.insert(goaways.end(), o.goaways.begin(), o.goaways.end());
+  std::sort(goaways.begin(), goaways.end(), [](const Goaway& a, const Goaway& b) { return a.at_ns < b.at_ns; });
+  if (goaways.size() > kMaxKept) goaways.erase(goaways.begin(), goaways.end() - kMaxKept);
+  if (o.tolerated_interval_ns && (!tolerated_interval_ns || o.tolerated_interval_ns < tolerated_interval_ns)) {
+    tolerated_interval_ns = o.tolerated_interval_ns;
+  }
+  last_ns = std::max(last_ns, o.last_ns);
 }
 
 uint64_t ClientChurn::recent(uint64_t now_second) const {
@@ -136,6 +165,7 @@ void WorkerStats::merge(const WorkerStats& o) {
     into = merged;
   }
   tap_dropped += o.tap_dropped;
+  for (const auto& [ip, p] : o.pings_by_client) pings_by_client[ip].merge(p);
 }
 
 WorkerStats WorkerStats::totalsOnly() const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include <grpcscope/observer.h>
 
@@ -103,6 +104,24 @@ struct HopStats {
   // had within 100 ms (first calls of a connection are in neither).
   Histogram large_message_rtts_after_idle{HistogramUnit::kCount};
   Histogram large_message_rtts_warm{HistogramUnit::kCount};
+  // Keepalive and connection age (docs/findings.md, connection rules).
+  // Downstream: the client's PINGs as a gRPC server's ping policy sees them.
+  uint64_t keepalive_pings = 0;            // not a BDP probe, no server HEADERS/DATA since the client's previous PING
+  uint64_t bdp_pings = 0;                  // grpc-go's BDP probe payload
+  uint64_t pings_after_server_frames = 0;  // the server sent HEADERS/DATA since the previous PING (strikes reset)
+  Histogram keepalive_ping_interval{HistogramUnit::kSeconds};  // before a keepalive PING, since the previous PING
+  // Upstream: the server's graceful two-phase GOAWAY (gRFC A9; docs/findings.md).
+  uint64_t goaway_notices = 0;             // GOAWAY NO_ERROR with last stream 2^31-1 (phase one)
+  uint64_t goaway_two_phase = 0;           // ... then a final GOAWAY NO_ERROR with the real last stream
+  Histogram goaway_notice_age{HistogramUnit::kSeconds};  // the connection's age at the notice
+  Histogram goaway_drain{HistogramUnit::kSeconds};       // notice to the connection's close
+  uint64_t calls_cut_after_notice = 0;     // calls still open when a noticed connection closed
+  // SETTINGS_MAX_CONCURRENT_STREAMS on this hop (RFC 9113 section 5.1.2):
+  // upstream the server's limit on our streams, downstream the one we offer
+  // the client. Time connections with such a limit had a call open, and the
+  // part of it with as many calls open as the limit allows (a new call waits).
+  uint64_t stream_limit_busy_ns = 0;
+  uint64_t stream_limit_full_ns = 0;
 
   void merge(const HopStats& other);
   void subtract(const HopStats& earlier);
@@ -115,6 +134,27 @@ struct ClientChurn {
   std::array<uint32_t, 10> per_second{};         // ring by second
   uint64_t recent(uint64_t now_second) const;    // connections in the 10 s before now
   void add(uint64_t now_second);
+};
+
+// What one client's connections earned from the server's ping policy: the
+// too_many_pings GOAWAYs (the last kMaxKept, oldest first, each with the
+// client's PING interval on that connection: the reconnects' backoff shows),
+// and the shortest interval the server let through more strikes than gRPC's
+// default allows (the server's policy is laxer than the default).
+struct ClientPings {
+  struct Goaway {
+    uint64_t at_ns = 0;        // the workers' clock (uv_hrtime)
+    uint64_t interval_ns = 0;  // the client's last keepalive PING interval on that connection (0: unknown)
+    uint32_t calls_active = 0; // calls open on the connection at the GOAWAY
+    uint64_t pings = 0;        // PINGs the client sent on that connection
+  };
+  static constexpr size_t kMaxKept = 8;
+  uint64_t too_many_pings = 0;
+  std::vector<Goaway> goaways;       // at most kMaxKept, oldest first
+  uint64_t tolerated_interval_ns = 0;  // 0: none seen
+  uint64_t last_ns = 0;                // latest update (eviction order)
+  void addGoaway(const Goaway& g);
+  void merge(const ClientPings& other);
 };
 
 struct WorkerStats {
@@ -141,6 +181,8 @@ struct WorkerStats {
   BoundedCounts upstream_failure_causes{kMaxCauses, kMaxCauseBytes};  // the rest under "other"
   std::unordered_map<std::string, ClientChurn> churn;       // at most kMaxClients per worker
   uint64_t tap_dropped = 0;
+  // Keepalive per client address (cumulative, times inside): at most kMaxClients per worker.
+  std::unordered_map<std::string, ClientPings> pings_by_client;
 
   // A copy without the per-method and per-client parts (cheap: for rates).
   WorkerStats totalsOnly() const;
@@ -149,7 +191,8 @@ struct WorkerStats {
   void capMethods(size_t max_methods);
   // Leaves what happened since `earlier`, this worker's (or merge's) earlier
   // copy: counters and histograms become the window's. Methods absent from
-  // `earlier` are whole; per-client churn is already the last 10 s and stays.
+  // `earlier` are whole; per-client churn is already the last 10 s and stays, per-client
+  // pings are cumulative with their times and stay too.
   void subtract(const WorkerStats& earlier);
 };
 

@@ -82,6 +82,17 @@ void HopStats::subtract(const HopStats& e) {
   subtractCount(tcp_segs_out, e.tcp_segs_out);
   large_message_rtts_after_idle.subtract(e.large_message_rtts_after_idle);
   large_message_rtts_warm.subtract(e.large_message_rtts_warm);
+  subtractCount(keepalive_pings, e.keepalive_pings);
+  subtractCount(bdp_pings, e.bdp_pings);
+  subtractCount(pings_after_server_frames, e.pings_after_server_frames);
+  keepalive_ping_interval.subtract(e.keepalive_ping_interval);
+  subtractCount(goaway_notices, e.goaway_notices);
+  subtractCount(goaway_two_phase, e.goaway_two_phase);
+  goaway_notice_age.subtract(e.goaway_notice_age);
+  goaway_drain.subtract(e.goaway_drain);
+  subtractCount(calls_cut_after_notice, e.calls_cut_after_notice);
+  subtractCount(stream_limit_busy_ns, e.stream_limit_busy_ns);
+  subtractCount(stream_limit_full_ns, e.stream_limit_full_ns);
 }
 
 void WorkerStats::subtract(const WorkerStats& e) {

@@ -111,16 +111,7 @@ TEST_F(ProxyTest, TooManyPingsGoawayRelayedWithDebugData) {
     h2::RawConnection conn;
     std::string error;
     EXPECT_TRUE(rawConnect(conn, host, port, &error)) << error;
-    h2::Outcome out = conn.idleClient([](const h2::Outcome& o) { return !o.frames.empty(); }, scaled(10s));
-    for (uint64_t i = 1; i <= 10 && !out.goaway && !out.closed; ++i) {
-      auto acked = [i](const h2::Outcome& o) {
-        for (const auto& f : o.frames) {
-          if (f.type == h2::kPing && (f.flags & h2::kFlagAck) && f.payload == h2::pingFrame(i).substr(9)) return true;
-        }
-        return o.goaway;
-      };
-      out = conn.sendAndWait(h2::pingFrame(i), acked, scaled(5s));
-    }
+    h2::Outcome out = conn.pingUntilGoaway(10, scaled(5s));
     return out;
   };
   h2::Outcome direct = pingUntilGoaway("127.0.0.1", static_cast<uint16_t>(server_->port()));

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "admin/admin_fixture.h"
+#include "support/raw_h2.h"
 
 namespace grpcscope::testsupport {
 namespace {
@@ -155,84 +156,32 @@ TEST_F(ReportTest, BadFlagsExitTwo) {
   }
 }
 
-// A stand-in admin endpoint serving canned JSON (one active warning finding),
-// since the proxy produces no finding yet: the --fail-on exit codes end to end.
-class FakeAdmin {
- public:
-  FakeAdmin() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::listen(fd_, 16);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
+TEST_F(ReportTest, FailOnWithARealCriticalFindingExitsOne) {
+  // A real problem: PINGs without calls earn the gRPC core server's GOAWAY
+  // ENHANCE_YOUR_CALM "too_many_pings", a critical finding.
+  h2::RawConnection conn;
+  std::string error;
+  ASSERT_TRUE(rawConnect(conn, &error)) << error;
+  h2::Outcome out = conn.pingUntilGoaway(10, scaled(5s));
+  ASSERT_TRUE(out.goaway) << out.describe();
+  auto deadline = std::chrono::steady_clock::now() + scaled(5s);
+  RunResult plain;
+  while (std::chrono::steady_clock::now() < deadline) {
+    plain = report({"--admin", admin()});
+    if (plain.out.find("keepalive.too_many_pings") != std::string::npos) break;
+    std::this_thread::sleep_for(200ms);
   }
-  ~FakeAdmin() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  void serve() {
-    while (!stop_) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string request;
-      char buf[4096];
-      while (request.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        request.append(buf, static_cast<size_t>(n));
-      }
-      std::string body = "{}";
-      if (request.rfind("GET /api/findings ", 0) == 0) {
-        body = R"([{"id":"keepalive.too_many_pings","severity":"warning","layer":"connection",)"
-               R"("title":"Client PINGs too often","evidence":{"goaways":2},"recommendation":"Raise keepalive time",)"
-               R"("count":2,"first_seen":"t0","last_seen":"t1","scope":{},"active":true,"resolved_at":null}])";
-      } else if (request.rfind("GET /api/methods ", 0) == 0) {
-        body = R"({"methods":[]})";
-      } else if (request.rfind("GET /api/connections ", 0) == 0) {
-        body = R"({"count":0,"connections":[]})";
-      }
-      std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-      (void)!::write(c, response.data(), response.size());
-      ::close(c);
-    }
-  }
-
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-TEST(ReportFailOnTest, ActiveWarningExitsOneForWarningOnly) {
-  SKIP_IF_DIRECT("tests the binary");
-  FakeAdmin admin;
-  auto run = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv = {ProxyProcess::binaryPath(), "report", "--admin", admin.address()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return runProcess(argv, 20s);
-  };
-  RunResult plain = run({});
   EXPECT_EQ(plain.status, 0) << plain.err;
-  EXPECT_NE(plain.out.find("[WARNING] keepalive.too_many_pings (connection) active, count 2"), std::string::npos)
+  EXPECT_NE(plain.out.find("[CRITICAL] keepalive.too_many_pings (connection) active, count 1"), std::string::npos)
       << plain.out;
-  EXPECT_NE(plain.out.find("fix: Raise keepalive time"), std::string::npos) << plain.out;
-  RunResult warning = run({"--fail-on", "warning"});
-  EXPECT_EQ(warning.status, 1) << warning.err;
-  EXPECT_NE(warning.out.find("keepalive.too_many_pings"), std::string::npos) << "the report is printed either way";
-  RunResult critical = run({"--fail-on", "critical", "--format", "markdown"});
-  EXPECT_EQ(critical.status, 0) << critical.err;
-  EXPECT_NE(critical.out.find("| warning | keepalive.too_many_pings |"), std::string::npos) << critical.out;
+  EXPECT_NE(plain.out.find("fix: "), std::string::npos) << plain.out;
+  for (const char* level : {"warning", "critical"}) {
+    RunResult gated = report({"--admin", admin(), "--fail-on", level});
+    EXPECT_EQ(gated.status, 1) << level << ": " << gated.err;
+    EXPECT_NE(gated.out.find("keepalive.too_many_pings"), std::string::npos) << "the report is printed either way";
+  }
+  RunResult markdown = report({"--admin", admin(), "--format", "markdown"});
+  EXPECT_NE(markdown.out.find("| critical | keepalive.too_many_pings |"), std::string::npos) << markdown.out;
 }
 
 }  // namespace

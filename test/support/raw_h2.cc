@@ -518,6 +518,21 @@ Outcome RawConnection::sendAndWait(std::string_view data, const std::function<bo
   return outcome_;
 }
 
+Outcome RawConnection::pingUntilGoaway(uint64_t max_pings, std::chrono::milliseconds per_ping_timeout) {
+  Outcome out = idleClient([](const Outcome& o) { return !o.frames.empty(); }, per_ping_timeout * 2);
+  for (uint64_t i = 1; i <= max_pings && !out.goaway && !out.closed; ++i) {
+    std::string ping = pingFrame(i);
+    auto acked = [&ping](const Outcome& o) {
+      for (const auto& f : o.frames) {
+        if (f.type == kPing && (f.flags & kFlagAck) && f.payload == ping.substr(9)) return true;
+      }
+      return o.goaway;
+    };
+    out = sendAndWait(ping, acked, per_ping_timeout);
+  }
+  return out;
+}
+
 Outcome RawConnection::idleClient(const std::function<bool(const Outcome&)>& done,
                                   std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

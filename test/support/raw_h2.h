@@ -183,6 +183,11 @@ class RawConnection {
   // the peer closes, or `timeout`.
   Outcome idleClient(const std::function<bool(const Outcome&)>& done, std::chrono::milliseconds timeout);
 
+  // As an idle client, sends PINGs (no calls, no data) one after the other,
+  // each once the previous one's ACK came, until the peer sends GOAWAY or
+  // closes, at most max_pings: what earns a gRPC server's "too_many_pings".
+  Outcome pingUntilGoaway(uint64_t max_pings, std::chrono::milliseconds per_ping_timeout);
+
  private:
   void parse();
   // Reads what is available into inbuf_ (over TLS: every byte OpenSSL can

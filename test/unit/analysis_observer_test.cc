@@ -432,5 +432,37 @@ TEST_F(AnalysisObserverTest, TlsLabelsAreBounded) {
   EXPECT_EQ(view.sni.front(), '?');
 }
 
+// Time at SETTINGS_MAX_CONCURRENT_STREAMS (HopStats::stream_limit_*): the
+// server allows 2 streams; calls 1 and 3 open at 2 s and 3 s, call 1 ends at
+// 5 s, call 3 at 6 s. Busy 2..6 s (4 s), full 3..5 s (2 s), on both hops
+// (the limit is mirrored to the client as grpcscope offers it).
+TEST_F(AnalysisObserverTest, TimeAtTheStreamLimitIsCountedPerHop) {
+  open();
+  SettingEntry limit{0x3, 2};
+  SettingsEvent received{ref(Hop::kUpstream), Direction::kReceived, false, &limit, 1};
+  obs_.onSettings(received);
+  SettingsEvent offered{ref(Hop::kDownstream), Direction::kSent, false, &limit, 1};
+  obs_.onSettings(offered);
+  request(1, "/pkg.Svc/A", 1, 2'000'000'000);
+  request(3, "/pkg.Svc/A", 1, 3'000'000'000);
+  obs_.onTick(4'000'000'000);  // a tick in between splits nothing
+  close(1, 0, 1, 5'000'000'000);
+  close(3, 0, 1, 6'000'000'000);
+  WorkerStats s = stats();
+  for (const HopStats& h : s.hops) {
+    EXPECT_EQ(h.stream_limit_busy_ns, 4'000'000'000u);
+    EXPECT_EQ(h.stream_limit_full_ns, 2'000'000'000u);
+  }
+}
+
+TEST_F(AnalysisObserverTest, NoStreamLimitNoStreamLimitTime) {
+  open();
+  request(1, "/pkg.Svc/A", 1, 2'000'000'000);
+  close(1, 0, 1, 5'000'000'000);
+  WorkerStats s = stats();
+  EXPECT_EQ(s.hops[1].stream_limit_busy_ns, 0u);
+  EXPECT_EQ(s.hops[1].stream_limit_full_ns, 0u);
+}
+
 }  // namespace
 }  // namespace grpcscope

@@ -6,8 +6,14 @@ std::span<const Rule> allRules() {
   static const Rule kRules[] = {
       // Connection management: keepalive
       {"keepalive.too_many_pings", &keepaliveTooManyPings},
+      {"keepalive.ping_strikes_predicted", &keepalivePingStrikesPredicted},
+      {"connection.max_age_churn", &connectionMaxAgeChurn},
 
       // Connection management: connections
+      {"connection.churn", &connectionChurn},
+      {"connection.max_concurrent_streams_saturated", &connectionMaxConcurrentStreamsSaturated},
+      {"connection.upstream_unavailable", &connectionUpstreamUnavailable},
+      {"connection.goaway_or_reset_errors", &connectionGoawayOrResetErrors},
 
       // Flow control and transport
       {"flow_control.window_limited", &flowControlWindowLimited},
@@ -18,6 +24,10 @@ std::span<const Rule> allRules() {
       {"transport.slow_start_after_idle", &transportSlowStartAfterIdle},
 
       // TLS
+      {"tls.no_resumption", &tlsNoResumption},
+      {"tls.slow_handshake", &tlsSlowHandshake},
+      {"tls.alpn_missing", &tlsAlpnMissing},
+      {"tls.certificate_expiring", &tlsCertificateExpiring},
 
       // Serialization, application and self
 

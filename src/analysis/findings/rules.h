@@ -30,8 +30,14 @@ std::span<const Rule> allRules();
 // Each rule, declared here, defined in its own file (the file is named after the id).
 // Connection management: keepalive
 void keepaliveTooManyPings(const FindingInput& in, std::vector<Finding>& out);
+void keepalivePingStrikesPredicted(const FindingInput& in, std::vector<Finding>& out);
+void connectionMaxAgeChurn(const FindingInput& in, std::vector<Finding>& out);
 
 // Connection management: connections
+void connectionChurn(const FindingInput& in, std::vector<Finding>& out);
+void connectionMaxConcurrentStreamsSaturated(const FindingInput& in, std::vector<Finding>& out);
+void connectionUpstreamUnavailable(const FindingInput& in, std::vector<Finding>& out);
+void connectionGoawayOrResetErrors(const FindingInput& in, std::vector<Finding>& out);
 
 // Flow control and transport
 void flowControlWindowLimited(const FindingInput& in, std::vector<Finding>& out);
@@ -42,6 +48,10 @@ void transportRwndLimited(const FindingInput& in, std::vector<Finding>& out);
 void transportSlowStartAfterIdle(const FindingInput& in, std::vector<Finding>& out);
 
 // TLS
+void tlsNoResumption(const FindingInput& in, std::vector<Finding>& out);
+void tlsSlowHandshake(const FindingInput& in, std::vector<Finding>& out);
+void tlsAlpnMissing(const FindingInput& in, std::vector<Finding>& out);
+void tlsCertificateExpiring(const FindingInput& in, std::vector<Finding>& out);
 
 // Serialization, application and self
 
