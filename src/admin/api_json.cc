@@ -25,6 +25,11 @@ json latency(const Histogram& h) {
           {"p99_s", h.quantile(0.99)}};
 }
 
+// Round trips (HopStats::large_message_rtts_*): a count, not seconds.
+json roundTrips(const Histogram& h) {
+  return {{"count", h.count()}, {"p50", h.quantile(0.5)}, {"p90", h.quantile(0.9)}};
+}
+
 json statusCounts(const std::array<uint64_t, kGrpcStatusCount>& by_status) {
   json j = json::object();
   for (int code = 0; code < kGrpcStatusCount; ++code) {
@@ -180,7 +185,10 @@ json tcpTotals(const WorkerStats& s) {
                    {"retransmits", hs.tcp_retransmits},
                    {"busy_s", hs.tcp_busy_us / 1e6},
                    {"rwnd_limited_s", hs.tcp_rwnd_limited_us / 1e6},
-                   {"sndbuf_limited_s", hs.tcp_sndbuf_limited_us / 1e6}};
+                   {"sndbuf_limited_s", hs.tcp_sndbuf_limited_us / 1e6},
+                   {"segs_out", hs.tcp_segs_out},
+                   {"large_message_rtts_after_idle", roundTrips(hs.large_message_rtts_after_idle)},
+                   {"large_message_rtts_warm", roundTrips(hs.large_message_rtts_warm)}};
   }
   return j;
 }
@@ -275,7 +283,10 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
                              {"closed", hs.connections_closed},
                              {"stream_limit_busy_s", secs(hs.stream_limit_busy_ns)},
                              {"stream_limit_full_s", secs(hs.stream_limit_full_ns)}};
-    flow[kHops[h]] = {{"stalls", hs.stalls}, {"stall_s", secs(hs.stall_ns)}, {"connection_stalls", hs.connection_stalls}};
+    flow[kHops[h]] = {{"stalls", hs.stalls},
+                      {"stall_s", secs(hs.stall_ns)},
+                      {"connection_stalls", hs.connection_stalls},
+                      {"send_active_s", secs(hs.send_active_ns)}};
     pings[kHops[h]] = {{"received", hs.pings[0]},
                        {"sent", hs.pings[1]},
                        {"without_data", hs.pings_without_data},

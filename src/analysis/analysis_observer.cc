@@ -15,6 +15,19 @@ constexpr int kDown = static_cast<int>(Hop::kDownstream);
 constexpr int kUp = static_cast<int>(Hop::kUpstream);
 constexpr size_t kMaxMethodName = 256;
 constexpr size_t kMaxHeaderKept = 256;
+// HopStats::send_active_ns: a pause between two DATA frames sent on one leg
+// longer than this, with no stream waiting on a window, is the sender having
+// nothing to send (between calls, or the source is slow), not sending time.
+constexpr uint64_t kSendGapNs = 200'000'000;
+// HopStats::large_message_rtts_*: a message this large needs several round
+// trips in TCP slow start from the initial window of 10 segments (RFC 6928),
+// about 14 KB. A sender idle for longer than its retransmission timeout
+// (at least 1 s by RFC 6298 section 2.4; Linux uses 200 ms) restarts from
+// that window (RFC 5681 section 4.1) unless net.ipv4.tcp_slow_start_after_idle
+// is 0. "Warm": the peer sent DATA within the 100 ms before.
+constexpr uint64_t kLargeMessageBytes = 64 * 1024;
+constexpr uint64_t kIdleRestartNs = 1'000'000'000;
+constexpr uint64_t kWarmNs = 100'000'000;
 
 int hopIndex(Hop h) { return static_cast<int>(h); }
 int dirIndex(Direction d) { return static_cast<int>(d); }
@@ -94,6 +107,12 @@ struct AnalysisObserver::Call {
   std::array<uint64_t, 2> blocked_since{};  // by Hop: a stall still open
   double deadline_s = 0;                    // the client's grpc-timeout, 0: none
   std::array<uint32_t, 2> largest_message{};  // by MessageDir, as the prefixes declared (complete or not)
+  // The DATA the proxy received on each hop (the request from the client,
+  // the response from the server), for HopStats::large_message_rtts_*: first
+  // and last frame, bytes, and how long that peer had sent no DATA on the
+  // connection before (idle_known: it had sent some before: a reused connection).
+  std::array<uint64_t, 2> in_first_ns{}, in_last_ns{}, in_bytes{}, idle_before_ns{};
+  std::array<bool, 2> idle_known{};
 };
 
 // The deframer's sink for one call and direction.
@@ -358,10 +377,25 @@ void AnalysisObserver::onData(const DataEvent& ev) {
   HopStats& hs = stats_.hops[h];
   hs.data_bytes[d] += ev.length;
   Conn* cn = conn(ev.conn.id);
+  uint64_t idle_ns = 0;
+  bool idle_known = false;
   if (cn) {
     LegView& leg = cn->view.legs[h];
     leg.data_bytes[d] += ev.length;
     leg.frames_since_ping = true;
+    if (ev.direction == Direction::kSent) {
+      if (leg.last_data_sent_ns && ev.at_ns > leg.last_data_sent_ns) {
+        uint64_t gap = ev.at_ns - leg.last_data_sent_ns;
+        if (gap <= kSendGapNs || leg.blocked_since_data || leg.blocked_streams > 0) hs.send_active_ns += gap;
+      }
+      leg.last_data_sent_ns = ev.at_ns;
+      leg.blocked_since_data = false;
+    }
+    if (ev.direction == Direction::kReceived && ev.length > 0) {
+      idle_known = leg.last_data_received_ns != 0;
+      if (idle_known && ev.at_ns > leg.last_data_received_ns) idle_ns = ev.at_ns - leg.last_data_received_ns;
+      leg.last_data_received_ns = ev.at_ns;
+    }
     // The server's DATA resets its ping strikes.
     if (ev.conn.hop == Hop::kUpstream && ev.direction == Direction::kReceived) {
       cn->view.legs[kDown].server_frames_since_ping = true;
@@ -370,6 +404,15 @@ void AnalysisObserver::onData(const DataEvent& ev) {
   if (ev.direction == Direction::kSent) ++hs.data_frames[d];
   Call* c = call(ev.conn.id, ev.conn.hop, ev.stream_id, cn);
   if (!c) return;
+  if (ev.direction == Direction::kReceived && ev.length > 0) {
+    if (c->in_bytes[h] == 0) {
+      c->in_first_ns[h] = ev.at_ns;
+      c->idle_before_ns[h] = idle_ns;
+      c->idle_known[h] = idle_known;
+    }
+    c->in_bytes[h] += ev.length;
+    c->in_last_ns[h] = ev.at_ns;
+  }
   CallRecord& r = c->rec;
   if (ev.direction == Direction::kReceived) {
     int dir = ev.conn.hop == Hop::kDownstream ? kRequest : kResponse;
@@ -477,6 +520,18 @@ void AnalysisObserver::finishCall(Call& c, uint64_t at_ns) {
     tap_->publish(worker_, r.toJson(wallMs()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   if (Conn* cn = conn(r.connection)) {
+    // Large messages on reused connections: how many round trips their DATA took to arrive.
+    for (int h = 0; h < 2; ++h) {
+      const TcpInfoSample& tcp = cn->view.legs[h].tcp;
+      uint32_t rtt_us = tcp.min_rtt_us ? tcp.min_rtt_us : tcp.rtt_us;
+      if (c.in_bytes[h] < kLargeMessageBytes || !c.idle_known[h] || !tcp.valid || rtt_us == 0) continue;
+      double rtts = static_cast<double>(c.in_last_ns[h] - c.in_first_ns[h]) / (rtt_us * 1e3);
+      if (c.idle_before_ns[h] >= kIdleRestartNs) {
+        stats_.hops[h].large_message_rtts_after_idle.observe(rtts);
+      } else if (c.idle_before_ns[h] <= kWarmNs) {
+        stats_.hops[h].large_message_rtts_warm.observe(rtts);
+      }
+    }
     accountStreamLimit(*cn, at_ns);
     if (r.upstream_stream_id) cn->up_to_down.erase(r.upstream_stream_id);
     cn->open_calls.erase(r.stream_id);
@@ -506,7 +561,12 @@ void AnalysisObserver::onFlowControl(const FlowControlEvent& ev) {
   if (ev.blocked) {
     ++hs.stalls;
     if (ev.stream_id == 0 || ev.connection_window) ++hs.connection_stalls;
-    if (cn) ++cn->view.legs[h].stalls;
+    if (cn) {
+      LegView& leg = cn->view.legs[h];
+      ++leg.stalls;
+      ++leg.blocked_streams;
+      leg.blocked_since_data = true;
+    }
     if (c) {
       ++c->rec.stalls;
       if (c->method) ++c->method->stalls;
@@ -515,7 +575,11 @@ void AnalysisObserver::onFlowControl(const FlowControlEvent& ev) {
     return;
   }
   hs.stall_ns += ev.blocked_ns;
-  if (cn) cn->view.legs[h].stall_ns += ev.blocked_ns;
+  if (cn) {
+    LegView& leg = cn->view.legs[h];
+    leg.stall_ns += ev.blocked_ns;
+    if (leg.blocked_streams > 0) --leg.blocked_streams;
+  }
   if (c) {
     c->rec.stall_ns += ev.blocked_ns;
     if (c->method) c->method->stall_ns += ev.blocked_ns;
@@ -744,6 +808,8 @@ void AnalysisObserver::onTick(uint64_t now_ns) {
       hs.tcp_rtt.observe(static_cast<double>(s.rtt_us) / 1e6);
       if (s.total_retrans > leg.tcp_retrans_seen) hs.tcp_retransmits += s.total_retrans - leg.tcp_retrans_seen;
       leg.tcp_retrans_seen = s.total_retrans;
+      if (s.segs_out > leg.tcp_segs_out_seen) hs.tcp_segs_out += s.segs_out - leg.tcp_segs_out_seen;
+      leg.tcp_segs_out_seen = s.segs_out;
       if (leg.tcp.valid) {
         auto grow = [](uint64_t now, uint64_t before) { return now > before ? now - before : 0; };
         hs.tcp_busy_us += grow(s.busy_us, leg.tcp.busy_us);

@@ -69,6 +69,13 @@ struct LegView {
   TlsView tls;
   TcpInfoSample tcp;
   uint32_t tcp_retrans_seen = 0;
+  // Appended for the flow-control and transport findings (HopStats::send_active_ns,
+  // tcp_segs_out, large_message_rtts_*):
+  uint64_t last_data_sent_ns = 0;      // the latest DATA frame sent on this leg
+  uint64_t last_data_received_ns = 0;  // the latest DATA from the peer: how long it was idle before a call
+  uint32_t blocked_streams = 0;     // streams waiting on this leg's peer's window now
+  bool blocked_since_data = false;  // a stream waited on it since last_data_sent_ns
+  uint32_t tcp_segs_out_seen = 0;
   // Downstream: the client's PINGs as a gRPC server's ping policy counts them
   // (analysis_observer.cc, classifyClientPing), under gRPC's default policy.
   uint64_t keepalive_pings = 0, bdp_pings = 0, pings_after_server_frames = 0;

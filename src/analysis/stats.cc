@@ -81,6 +81,10 @@ void HopStats::merge(const HopStats& o) {
   tcp_rwnd_limited_us += o.tcp_rwnd_limited_us;
   tcp_sndbuf_limited_us += o.tcp_sndbuf_limited_us;
   goaway_debug.merge(o.goaway_debug);
+  send_active_ns += o.send_active_ns;
+  tcp_segs_out += o.tcp_segs_out;
+  large_message_rtts_after_idle.merge(o.large_message_rtts_after_idle);
+  large_message_rtts_warm.merge(o.large_message_rtts_warm);
   keepalive_pings += o.keepalive_pings;
   bdp_pings += o.bdp_pings;
   pings_after_server_frames += o.pings_after_server_frames;

@@ -98,6 +98,20 @@ struct HopStats {
   uint64_t tcp_busy_us = 0;                      // TCP_INFO increases between samples
   uint64_t tcp_rwnd_limited_us = 0;
   uint64_t tcp_sndbuf_limited_us = 0;
+  // Appended for the flow-control and transport findings (docs/findings.md):
+  // Time DATA was being sent to this hop's peer, summed over connections: the
+  // gaps between DATA frames sent on one connection, when at most 200 ms or
+  // when a stream waited on the peer's window meanwhile. data_bytes[kSent] /
+  // this = a connection's throughput while it sends.
+  uint64_t send_active_ns = 0;
+  uint64_t tcp_segs_out = 0;                     // segments sent, summed over samples' increases (TCP_INFO)
+  // Messages of at least 64 KiB received on this hop (requests from the
+  // client, responses from the server): the round trips (first to last DATA
+  // frame over the leg's TCP minimum RTT) they took to arrive when the peer
+  // had sent no DATA on the connection for at least 1 s before, and when it
+  // had within 100 ms (first calls of a connection are in neither).
+  Histogram large_message_rtts_after_idle{HistogramUnit::kCount};
+  Histogram large_message_rtts_warm{HistogramUnit::kCount};
   // Keepalive and connection age (docs/findings.md, connection rules).
   // Downstream: the client's PINGs as a gRPC server's ping policy sees them.
   uint64_t keepalive_pings = 0;            // not a BDP probe, no server HEADERS/DATA since the client's previous PING

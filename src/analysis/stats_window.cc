@@ -83,6 +83,10 @@ void HopStats::subtract(const HopStats& e) {
   subtractCount(tcp_busy_us, e.tcp_busy_us);
   subtractCount(tcp_rwnd_limited_us, e.tcp_rwnd_limited_us);
   subtractCount(tcp_sndbuf_limited_us, e.tcp_sndbuf_limited_us);
+  subtractCount(send_active_ns, e.send_active_ns);
+  subtractCount(tcp_segs_out, e.tcp_segs_out);
+  large_message_rtts_after_idle.subtract(e.large_message_rtts_after_idle);
+  large_message_rtts_warm.subtract(e.large_message_rtts_warm);
   subtractCount(keepalive_pings, e.keepalive_pings);
   subtractCount(bdp_pings, e.bdp_pings);
   subtractCount(pings_after_server_frames, e.pings_after_server_frames);

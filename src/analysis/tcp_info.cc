@@ -30,6 +30,7 @@ TcpInfoSample readTcpInfo(int fd, uint64_t now_ns) {
   if (has(offsetof(tcp_info, tcpi_delivery_rate) + sizeof info.tcpi_delivery_rate)) {
     s.delivery_rate = info.tcpi_delivery_rate;
   }
+  if (has(offsetof(tcp_info, tcpi_segs_out) + sizeof info.tcpi_segs_out)) s.segs_out = info.tcpi_segs_out;
   if (has(offsetof(tcp_info, tcpi_sndbuf_limited) + sizeof info.tcpi_sndbuf_limited)) {
     s.busy_us = info.tcpi_busy_time;
     s.rwnd_limited_us = info.tcpi_rwnd_limited;

@@ -20,6 +20,7 @@ struct TcpInfoSample {
   uint64_t busy_us = 0;           // time with data in flight
   uint64_t rwnd_limited_us = 0;   // ... of which limited by the peer's receive window
   uint64_t sndbuf_limited_us = 0; // ... of which limited by our send buffer
+  uint32_t segs_out = 0;          // segments sent over the connection's life (0: kernel too old)
 };
 
 // Reads TCP_INFO of `fd`; valid == false when the socket is not TCP or gone.

@@ -8,6 +8,11 @@
 #include "analysis/analysis_observer.h"
 #include "analysis/grpc_codes.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace grpcscope {
 namespace {
 
@@ -166,6 +171,96 @@ TEST_F(AnalysisObserverTest, StallsOnTheConnectionWindowAreCountedApart) {
   EXPECT_EQ(s.hops[1].stalls, 1u);
   EXPECT_EQ(s.hops[1].connection_stalls, 1u);
   EXPECT_EQ(s.methods["pkg.Svc/A"].stalls, 1u);  // the upstream stream id found its call
+}
+
+// HopStats::send_active_ns: gaps between DATA frames sent on a leg count up
+// to 200 ms, and any gap while a stream waited on the peer's window.
+TEST_F(AnalysisObserverTest, SendActiveTimeCountsShortGapsAndWaits) {
+  open();
+  request(1, "/pkg.Svc/A");
+  auto sent = [&](uint64_t at) {
+    DataEvent d;
+    d.conn = ref(Hop::kUpstream);
+    d.direction = Direction::kSent;
+    d.stream_id = 101;
+    d.at_ns = at;
+    d.length = 16384;
+    obs_.onData(d);
+  };
+  sent(2'000'000'000);
+  sent(2'100'000'000);  // +100 ms: sending
+  sent(3'100'000'000);  // +1 s, nothing waited: the source was idle
+  FlowControlEvent b;
+  b.conn = ref(Hop::kUpstream);
+  b.stream_id = 101;
+  b.at_ns = 3'100'000'000;
+  b.blocked = true;
+  obs_.onFlowControl(b);
+  FlowControlEvent u = b;
+  u.blocked = false;
+  u.at_ns = 3'600'000'000;
+  u.blocked_ns = 500'000'000;
+  obs_.onFlowControl(u);
+  sent(3'600'000'000);  // +500 ms, waited on the window: sending time
+  WorkerStats s = stats();
+  EXPECT_EQ(s.hops[1].send_active_ns, 600'000'000u);
+  EXPECT_EQ(s.hops[1].data_bytes[1], 4u * 16384);
+  EXPECT_EQ(s.hops[1].stall_ns, 500'000'000u);
+}
+
+// HopStats::large_message_rtts_*: a 64 KiB request on a reused connection,
+// counted after an idle second or when warm, in round trips of the leg's
+// TCP minimum RTT (a real loopback socket gives TCP_INFO).
+TEST_F(AnalysisObserverTest, LargeMessagesAfterIdleAndWarmAreCountedApart) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::write(client, "x", 1), 1);  // an RTT sample for the kernel
+  int server = ::accept(listener, nullptr, nullptr);
+  ASSERT_GE(server, 0);
+  char byte;
+  ASSERT_EQ(::read(server, &byte, 1), 1);
+  ASSERT_EQ(::write(server, "y", 1), 1);
+  ASSERT_EQ(::read(client, &byte, 1), 1);
+
+  ConnectionOpenEvent d;
+  d.conn = ref(Hop::kDownstream);
+  d.peer = "10.0.0.7:5555";
+  d.fd = client;
+  d.at_ns = 1'000'000'000;
+  obs_.onConnectionOpen(d);
+  obs_.onTick(1'000'000'000);  // TCP_INFO of the downstream leg
+  auto call = [&](int32_t sid, uint64_t at) {
+    request(sid, "/pkg.Svc/A", 1, at);
+    for (int i = 0; i < 4; ++i) {  // 64 KiB in 4 frames over 30 ms
+      DataEvent ev;
+      ev.conn = ref(Hop::kDownstream);
+      ev.stream_id = sid;
+      ev.at_ns = at + i * 10'000'000ull;
+      ev.length = 16384;
+      obs_.onData(ev);
+    }
+    close(sid, 0, 1, at + 40'000'000ull);
+  };
+  call(1, 2'000'000'000);   // the connection's first DATA: neither
+  call(3, 2'050'000'000);   // 20 ms after the last DATA: warm
+  call(5, 3'200'000'000);   // idle 1.12 s: after idle
+  call(7, 3'700'000'000);   // idle 470 ms: neither
+  WorkerStats s = stats();
+  EXPECT_EQ(s.hops[0].large_message_rtts_warm.count(), 1u);
+  EXPECT_EQ(s.hops[0].large_message_rtts_after_idle.count(), 1u);
+  EXPECT_GT(s.hops[0].large_message_rtts_after_idle.sum(), 1.0) << "30 ms over a loopback RTT is many round trips";
+  ::close(client);
+  ::close(server);
+  ::close(listener);
 }
 
 TEST_F(AnalysisObserverTest, MethodsBeyondTheCapCountAsOther) {

@@ -16,6 +16,12 @@ std::span<const Rule> allRules() {
       {"connection.goaway_or_reset_errors", &connectionGoawayOrResetErrors},
 
       // Flow control and transport
+      {"flow_control.window_limited", &flowControlWindowLimited},
+      {"flow_control.slow_reader", &flowControlSlowReader},
+      {"flow_control.window_stuck_at_default", &flowControlWindowStuckAtDefault},
+      {"transport.retransmits", &transportRetransmits},
+      {"transport.rwnd_limited", &transportRwndLimited},
+      {"transport.slow_start_after_idle", &transportSlowStartAfterIdle},
 
       // TLS
       {"tls.no_resumption", &tlsNoResumption},

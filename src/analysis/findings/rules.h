@@ -40,6 +40,12 @@ void connectionUpstreamUnavailable(const FindingInput& in, std::vector<Finding>&
 void connectionGoawayOrResetErrors(const FindingInput& in, std::vector<Finding>& out);
 
 // Flow control and transport
+void flowControlWindowLimited(const FindingInput& in, std::vector<Finding>& out);
+void flowControlSlowReader(const FindingInput& in, std::vector<Finding>& out);
+void flowControlWindowStuckAtDefault(const FindingInput& in, std::vector<Finding>& out);
+void transportRetransmits(const FindingInput& in, std::vector<Finding>& out);
+void transportRwndLimited(const FindingInput& in, std::vector<Finding>& out);
+void transportSlowStartAfterIdle(const FindingInput& in, std::vector<Finding>& out);
 
 // TLS
 void tlsNoResumption(const FindingInput& in, std::vector<Finding>& out);
