@@ -18,6 +18,7 @@ PACKAGES=(
   nghttp2-client openssl procps
   prometheus libcurl4-openssl-dev
   golang-go golang-google-grpc-dev
+  iproute2
 )
 
 missing=()
