@@ -220,26 +220,40 @@ json methodJson(const std::string& name, const MethodStats& m, const DescriptorN
 }
 
 // The figures of one window: what a load test watches (rates, statuses, latency).
+// Built field by field rather than from one initializer list: civetweb's
+// threads have small stacks, and a sanitized build's frames for nested
+// initializer lists are large (docs/architecture.md, admin threads).
 json windowJson(const findings::StatsWindow& w) {
   const WorkerStats& s = w.stats;
-  if (w.empty()) return {{"seconds", 0}};
+  json j = json::object();
+  j["seconds"] = w.seconds;
+  if (w.empty()) return j;
   double span = w.seconds;
   uint64_t errors = s.calls_finished - std::min(s.calls_finished, s.by_status[0]);
   uint64_t bytes = s.hops[0].data_bytes[0] + s.hops[1].data_bytes[0];
-  return {{"seconds", span},
-          {"calls", {{"started", s.calls_started}, {"finished", s.calls_finished}, {"errors", errors}}},
-          {"calls_per_s", static_cast<double>(s.calls_finished) / span},
-          {"errors_per_s", static_cast<double>(errors) / span},
-          {"data_bytes_per_s", static_cast<double>(bytes) / span},
-          {"connections_opened", {{"downstream", s.hops[0].connections_opened}, {"upstream", s.hops[1].connections_opened}}},
-          {"by_status", statusCounts(s.by_status)},
-          {"latency", latency(s.call_duration)},
-          {"proxy_time", latency(s.proxy_time)},
-          {"upstream_time", latency(s.upstream_time)}};
+  json calls = json::object();
+  calls["started"] = s.calls_started;
+  calls["finished"] = s.calls_finished;
+  calls["errors"] = errors;
+  j["calls"] = std::move(calls);
+  j["calls_per_s"] = static_cast<double>(s.calls_finished) / span;
+  j["errors_per_s"] = static_cast<double>(errors) / span;
+  j["data_bytes_per_s"] = static_cast<double>(bytes) / span;
+  json opened = json::object();
+  opened["downstream"] = s.hops[0].connections_opened;
+  opened["upstream"] = s.hops[1].connections_opened;
+  j["connections_opened"] = std::move(opened);
+  j["by_status"] = statusCounts(s.by_status);
+  j["latency"] = latency(s.call_duration);
+  j["proxy_time"] = latency(s.proxy_time);
+  j["upstream_time"] = latency(s.upstream_time);
+  return j;
 }
 
 json methodWindowJson(const findings::StatsWindow& w, const std::string& name, bool other) {
-  if (w.empty()) return {{"seconds", 0}};
+  json j = json::object();
+  j["seconds"] = w.seconds;
+  if (w.empty()) return j;
   const MethodStats* m = nullptr;
   if (other) {
     m = &w.stats.other_methods;
@@ -248,21 +262,25 @@ json methodWindowJson(const findings::StatsWindow& w, const std::string& name, b
   }
   static const MethodStats kNone;
   if (!m) m = &kNone;
-  uint64_t errors = m->finished - std::min(m->finished, m->by_status[0]);
-  return {{"seconds", w.seconds},
-          {"calls", {{"started", m->started}, {"finished", m->finished}}},
-          {"calls_per_s", static_cast<double>(m->finished) / w.seconds},
-          {"errors", errors},
-          {"status", statusCounts(m->by_status)},
-          {"latency", latency(m->duration)},
-          {"request", sideJson(*m, kRequest)},
-          {"response", sideJson(*m, kResponse)}};
+  json calls = json::object();
+  calls["started"] = m->started;
+  calls["finished"] = m->finished;
+  j["calls"] = std::move(calls);
+  j["calls_per_s"] = static_cast<double>(m->finished) / w.seconds;
+  j["errors"] = m->finished - std::min(m->finished, m->by_status[0]);
+  j["status"] = statusCounts(m->by_status);
+  j["latency"] = latency(m->duration);
+  j["request"] = sideJson(*m, kRequest);
+  j["response"] = sideJson(*m, kResponse);
+  return j;
 }
 
 json windowsJson(const PublishedWindows* windows) {
   static const findings::StatsWindow kEmpty;
-  return {{"10s", windowJson(windows ? windows->last10s : kEmpty)},
-          {"60s", windowJson(windows ? windows->last60s : kEmpty)}};
+  json j = json::object();
+  j["10s"] = windowJson(windows ? windows->last10s : kEmpty);
+  j["60s"] = windowJson(windows ? windows->last60s : kEmpty);
+  return j;
 }
 
 }  // namespace
@@ -325,7 +343,7 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
   }
   json violations = textCounts(s.violations);
   json causes = textCounts(s.upstream_failure_causes);
-  return {
+  json out = {
       {"version", process.version},
       {"uptime_s", process.uptime_s},
       {"measurement", process.measuring},
@@ -346,7 +364,6 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
         {"connections_per_s", rates.connections_per_s},
         {"data_bytes_per_s", rates.data_bytes_per_s}}},
       {"latency", latency(s.call_duration)},
-      {"windows", windowsJson(windows)},
       {"proxy_time", latency(s.proxy_time)},
       {"upstream_time", latency(s.upstream_time)},
       {"loop_lag", latency(s.loop_lag)},
@@ -362,6 +379,8 @@ json summaryJson(const CollectedStats& c, const ProcessFacts& process, const Rat
       {"methods", s.methods.size()},
       {"events_dropped", s.tap_dropped},
   };
+  out["windows"] = windowsJson(windows);
+  return out;
 }
 
 json methodsJson(const CollectedStats& c, const DescriptorNames* names, const PublishedWindows* windows) {

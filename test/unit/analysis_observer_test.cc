@@ -502,7 +502,8 @@ TEST_F(AnalysisObserverTest, ResourceExhaustedForSizeKeepsTheDeclaredSizeAndTheL
   h.fields = quota;
   obs_.onHeaders(h);
   close(3);
-  const MethodStats& m = stats().methods.at("pkg.Svc/A");
+  WorkerStats s = stats();
+  const MethodStats& m = s.methods.at("pkg.Svc/A");
   EXPECT_EQ(m.by_status[8], 2u);
   ASSERT_EQ(m.exhausted_request_size.count(), 1u);
   EXPECT_NEAR(m.exhausted_request_size.quantile(0.5), 5.0 * (1 << 20), 0.01 * 5 * (1 << 20));
@@ -514,7 +515,8 @@ TEST_F(AnalysisObserverTest, LateTicksAreLoopLag) {
   obs_.onTick(10'000'000'000);
   obs_.onTick(11'000'000'000);
   obs_.onTick(12'300'000'000);
-  const Histogram& lag = stats().loop_lag;
+  WorkerStats s = stats();
+  const Histogram& lag = s.loop_lag;
   ASSERT_EQ(lag.count(), 2u);
   EXPECT_NEAR(lag.sketch().max(), 0.3, 0.003);
 }
