@@ -304,9 +304,14 @@ int AdminServer::route(mg_connection* conn) {
     sendError(conn, 404, "no such endpoint: " + boundedText(path, 256), head);
     return 404;
   }
-  CollectedStats c;
+  // On the heap: civetweb's threads have small fixed stacks (its build's
+  // USE_STACK_SIZE), and the merged statistics are tens of KiB.
+  std::unique_ptr<CollectedStats> collected(
+      collector_ ? new CollectedStats(collector_->collect(metrics || methods || summary, connections,
+                                                          config_.analysis.max_connections_listed))
+                 : new CollectedStats());
+  const CollectedStats& c = *collected;
   if (collector_) {
-    c = collector_->collect(metrics || methods || summary, connections, config_.analysis.max_connections_listed);
     if (c.workers > 0 && c.workers_answered == 0) {
       sendError(conn, 503, "no worker answered in time", head);
       return 503;

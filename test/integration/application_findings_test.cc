@@ -185,6 +185,8 @@ TEST_F(ApplicationFindingsTest, AFastHealthyServiceRaisesNone) {
   ASSERT_TRUE(all.is_array());
   for (const auto& f : all) {
     const std::string id = f["id"];
+    // A sanitized grpcscope really is slow (about 2 ms a call): saying so is right.
+    if (id == "proxy.overhead" && proxyIsSanitized()) continue;
     EXPECT_TRUE(id.rfind("application.", 0) != 0 && id.rfind("proxy.", 0) != 0) << f.dump();
     EXPECT_EQ(f["severity"], "info") << f.dump();
   }

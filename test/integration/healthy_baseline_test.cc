@@ -18,9 +18,11 @@ constexpr int kSeconds = 30;
 
 class HealthyBaselineTest : public AdminTest {
  protected:
+  // Beside the echo server in the tests' build (the proxy under test may be
+  // another build's, such as build-asan/grpcscope).
   std::string loadgen() const {
-    std::string proxy = ProxyProcess::binaryPath();
-    return proxy.substr(0, proxy.rfind('/')) + "/grpcscope-loadgen";
+    std::string echo = GRPCSCOPE_ECHO_SERVER;
+    return echo.substr(0, echo.rfind('/')) + "/grpcscope-loadgen";
   }
 
   // One grpcscope-loadgen run of kSeconds against the proxy, in the background.
@@ -92,6 +94,8 @@ TEST_F(HealthyBaselineTest, NoWarningOrCriticalFindingInThirtySeconds) {
     std::string severity = f.value("severity", "?");
     std::cout << "finding seen: " << severity << " " << key << " " << f.value("title", "") << "\n  evidence "
               << f["evidence"].dump() << "\n";
+    // A sanitized grpcscope really is slow (about 2 ms a call): saying so is right.
+    if (f.value("id", "") == "proxy.overhead" && proxyIsSanitized()) continue;
     EXPECT_EQ(severity, "info") << "a healthy workload raised " << f.dump(1);
   }
 }
