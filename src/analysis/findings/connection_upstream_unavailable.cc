@@ -1,7 +1,7 @@
 // connection.upstream_unavailable: grpcscope could not use the server
 // (refused, unreachable, timed out, name not resolved, TLS failed, closed
 // during the HTTP/2 handshake, lost mid-call) and answered the client's calls
-// itself with UNAVAILABLE, naming the cause in grpc-message (DESIGN.md).
+// itself with UNAVAILABLE, naming the cause in grpc-message (docs/architecture.md).
 // The causes are those texts, exactly as the clients saw them, counted by
 // WorkerStats::upstream_failure_causes. Reported over the last 10 s, so the
 // finding resolves soon after the server is back.

@@ -1,6 +1,6 @@
-// What a rule reports: one diagnosis, in the shape of docs/findings.md and
-// DESIGN.md's finding object, without the lifecycle fields (count, first and
-// last seen, active, resolved_at) that the engine adds (findings_engine.h).
+// What a rule reports: one diagnosis, in the shape of docs/findings.md's
+// finding object, without the lifecycle fields (count, first and last seen,
+// active, resolved_at) that the engine adds (findings_engine.h).
 #pragma once
 
 #include <cstdint>

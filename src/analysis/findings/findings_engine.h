@@ -30,7 +30,7 @@ struct FindingRecord {
   uint32_t quiet = 0;       // evaluations without a report since last_seen
 };
 
-// DESIGN.md's finding object; times as ISO 8601 UTC with milliseconds.
+// The finding object of docs/findings.md; times as ISO 8601 UTC with milliseconds.
 nlohmann::json findingJson(const FindingRecord& r);
 std::string isoTime(double unix_seconds);
 
