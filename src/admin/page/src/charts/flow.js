@@ -90,10 +90,10 @@ function makeFlowChart(container, conn, hop, peer) {
   };
   const series = [
     { value: (u, v) => fmtClock(v) },
-    lineSeries("conn send window", 0, "bytes", fmtBytes, { width: 2 }),
+    lineSeries("conn window", 0, "bytes", fmtBytes, { width: 2 }),
   ];
   for (let k = 0; k < STREAM_SLOTS; k++) {
-    series.push(lineSeries(`stream ${k + 1}`, [1, 3, 4, 5][k], "bytes", fmtBytes, {
+    series.push(lineSeries(`s${k + 1}`, [1, 3, 4, 5][k], "bytes", fmtBytes, {
       width: 1, dash: [4, 3], value: streamValue(k),
     }));
   }
@@ -102,7 +102,7 @@ function makeFlowChart(container, conn, hop, peer) {
   }));
   series.push(lineSeries("BDP", "fg", "bytes", fmtBytes, { width: 1.5, dash: [7, 4] }));
   series.push(legendOnlySeries("stalled", "warn", (v) => (v == null ? "–" : fmtMs(v * 1000))));
-  series.push(legendOnlySeries("WINDOW_UPDATE", 5, (v) => (v == null ? "–" : `${fmtCount(v)}/s`)));
+  series.push(legendOnlySeries("WINDOW_UPDATEs", 5, (v) => (v == null ? "–" : `${fmtCount(v)}/s`)));
 
   const who = hop === "downstream" ? "client" : "server";
   const u = makeChart(box, {
@@ -121,6 +121,12 @@ function makeFlowChart(container, conn, hop, peer) {
 
 export function createFlowPanel(root) {
   root.classList.add("gs-charts");
+  h("div", {
+    class: "gs-marks-legend",
+    text: "send windows of the connection and of its busiest streams (s1..s4, #stream id), bytes in flight (TCP) "
+      + "against them and the BDP (throughput × RTT); shaded: seconds stalled on the peer's window; "
+      + "ticks at the bottom: WINDOW_UPDATEs received",
+  }, root);
   const list = h("div", { class: "gs-flow-list" }, root);
   const empty = h("div", { class: "gs-chart-empty", text: "no connection has carried data yet" }, root);
   const charts = new Map(); // "conn:hop" -> chart

@@ -39,11 +39,16 @@ function drawLimit(u) {
   ctx.lineTo(bbox.left + bbox.width, y);
   ctx.stroke();
   ctx.setLineDash([]);
-  ctx.fillStyle = crit;
+  const text = "strike limit: 2 tolerated, the 3rd → GOAWAY too_many_pings";
   ctx.font = `${11 * pr}px system-ui, sans-serif`;
   ctx.textAlign = "right";
   ctx.textBaseline = "bottom";
-  ctx.fillText("strike limit: 2 tolerated, the 3rd → GOAWAY too_many_pings", bbox.left + bbox.width - 4 * pr, y - 2 * pr);
+  const w = ctx.measureText(text).width;
+  const right = bbox.left + bbox.width - 4 * pr;
+  ctx.fillStyle = alpha(chartColors().bg, 0.8);
+  ctx.fillRect(right - w - 3 * pr, y - 15 * pr, w + 6 * pr, 13 * pr);
+  ctx.fillStyle = crit;
+  ctx.fillText(text, right, y - 2 * pr);
   ctx.restore();
 }
 
@@ -102,7 +107,7 @@ function makeHop(grid, hop) {
     axes: [
       timeAxis(),
       valueAxis("pings", (v) => `${fmtCount(v)}/s`, { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }),
-      valueAxis("strikes", (v) => String(v), { side: 1, grid: { show: false }, incrs: [1, 2, 5, 10] }),
+      valueAxis("strikes", (v) => String(v), { side: 1, grid: { show: false }, incrs: [1, 2, 5, 10], label: "strikes", labelSize: 16, labelFont: "11px system-ui, sans-serif" }),
     ],
     hooks: { draw: [drawLimit] },
   }, [[], [], [], [], []], HEIGHT);
