@@ -21,6 +21,15 @@ export function lastPoints(points) {
   return points.length > MAX_POINTS ? points.slice(points.length - MAX_POINTS) : points;
 }
 
+// What identifies a run of Points: an update with the same run (a second
+// call within one snapshot) redraws nothing.
+export function pointsKey(points) {
+  const n = points.length;
+  if (!n) return "0";
+  const a = points[0], b = points[n - 1];
+  return `${n}:${a && a.seq}:${a && a.wall}:${b && b.seq}:${b && b.wall}`;
+}
+
 // A number or null (null leaves a gap in a uPlot series; undefined would
 // be spanned).
 export function num(v) {

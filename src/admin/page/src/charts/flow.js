@@ -14,7 +14,7 @@
 
 import { chartColors, alpha } from "./theme.js";
 import {
-  makeChart, destroyChart, lastPoints, xColumn, num, pointX, fmtBytes, fmtMs, fmtCount, fmtClock,
+  makeChart, destroyChart, lastPoints, pointsKey, xColumn, num, pointX, fmtBytes, fmtMs, fmtCount, fmtClock,
   timeAxis, valueAxis, lineSeries, legendOnlySeries, LEGEND_SCALE, timeCursor, el as h, xToPx,
 } from "./common.js";
 
@@ -131,6 +131,7 @@ export function createFlowPanel(root) {
   const empty = h("div", { class: "gs-chart-empty", text: "no connection has carried data yet" }, root);
   const charts = new Map(); // "conn:hop" -> chart
   const rows = new Map(); // conn -> row element
+  let lastKey = null;
 
   function rowFor(conn) {
     let row = rows.get(conn);
@@ -146,6 +147,9 @@ export function createFlowPanel(root) {
 
   function update(all) {
     const points = lastPoints(all);
+    const key = pointsKey(points);
+    if (key === lastKey) return;
+    lastKey = key;
     const xs = xColumn(points);
     const n = points.length;
     const latest = n ? pointX(points[n - 1]) : null;

@@ -13,7 +13,7 @@
 
 import { chartColors, alpha } from "./theme.js";
 import {
-  uPlot, makeChart, lastPoints, xColumn, num, get, fmtMs, fmtCount, fmtClock,
+  uPlot, makeChart, lastPoints, pointsKey, xColumn, num, get, fmtMs, fmtCount, fmtClock,
   timeAxis, valueAxis, lineSeries, timeCursor, colorOf, el as h,
 } from "./common.js";
 
@@ -119,9 +119,13 @@ export function createPingPanel(root) {
   root.classList.add("gs-charts");
   const wrap = h("div", { "data-chart": "rtt", class: "gs-chart-grid" }, root);
   const hops = HOPS.map((hop) => ({ hop, ...makeHop(wrap, hop) }));
+  let lastKey = null;
 
   function update(all) {
     const points = lastPoints(all);
+    const key = pointsKey(points);
+    if (key === lastKey) return;
+    lastKey = key;
     const xs = xColumn(points);
     const n = points.length;
     for (const hp of hops) {

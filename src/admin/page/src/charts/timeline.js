@@ -12,7 +12,7 @@ import {
   chartColors, alpha,
 } from "./theme.js";
 import {
-  makeChart, lastPoints, xColumn, num, pointX, get, fmtMs, fmtRate, fmtBytesRate, fmtClock,
+  makeChart, lastPoints, pointsKey, xColumn, num, pointX, get, fmtMs, fmtRate, fmtBytesRate, fmtClock,
   timeAxis, valueAxis, lineSeries, timeCursor, colorOf, makeTip, el as h, escapeHtml, xToPx,
 } from "./common.js";
 
@@ -139,6 +139,7 @@ export function createTimeline(root) {
   const legendEl = h("div", { class: "gs-marks-legend", "data-legend": "marks" }, root);
 
   let points = [];
+  let lastKey = null;
   let marks = []; // per index: [{kind, count, ids}]
   let highlight = null; // unix seconds
   let highlightRaw = null;
@@ -283,6 +284,9 @@ export function createTimeline(root) {
 
   function update(all) {
     points = lastPoints(all);
+    const key = pointsKey(points);
+    if (key === lastKey) return;
+    lastKey = key;
     const xs = xColumn(points);
     const n = points.length;
     const p50 = new Array(n), p99 = new Array(n), calls = new Array(n), errs = new Array(n), bytes = new Array(n);
