@@ -100,7 +100,7 @@ function histogram(side) {
 }
 
 function makeSizeChart(box, dir) {
-  const state = { bounds: [], lastFinite: null, max: null, range: [LIMIT_POS - 10, LIMIT_POS + 1] };
+  const state = { bounds: [], lastFinite: null, max: null, range: [LIMIT_POS - 10, LIMIT_POS + 1], note: "" };
   const xLabel = (v) => (state.lastFinite != null && v > state.lastFinite ? "∞" : fmtBytes(2 ** v));
   const bucketLabel = (u, v, si, idx) => {
     const b = idx != null ? state.bounds[idx] : null;
@@ -130,6 +130,11 @@ function makeSizeChart(box, dir) {
       ctx.fillText(text, x + (right ? -3 : 3) * pr, bbox.top + 2 * pr);
     };
     line(LIMIT_POS, c.crit, [6, 3], "4 MiB default limit", true);
+    if (!state.bounds.length) {
+      ctx.fillStyle = c.muted;
+      ctx.textAlign = "center";
+      ctx.fillText(state.note, bbox.left + bbox.width / 2, bbox.top + bbox.height / 2);
+    }
     if (state.max != null && state.max > 0) line(Math.log2(state.max), alpha(c.fg, 0.7), [2, 2], `max ${fmtBytes(state.max)}`, false);
     ctx.restore();
   }
@@ -211,6 +216,8 @@ export function createSizesPanel(root) {
           ch.u.setData(hist.data);
         } else {
           ch.state.bounds = [];
+          const seen = num(m[d] && m[d].messages);
+          ch.state.note = seen ? "no size buckets in /api/methods" : "no messages";
           ch.state.max = num(m[d] && m[d].size_bytes && m[d].size_bytes.max);
           ch.u.setData([[], []]);
         }
