@@ -168,6 +168,28 @@ export function valueAxis(scale, fmt, extra) {
   return Object.assign(a, extra);
 }
 
+// Ticks and grid of a log10 axis: 1, 2, 5 × 10^n over a short range, fewer
+// over a long one (uPlot's default marks every 1..9 × 10^n).
+export function logAxis(scale, fmt, extra) {
+  return valueAxis(scale, fmt, Object.assign({
+    splits: (u, axisIdx, min, max) => {
+      const out = [];
+      if (!(min > 0) || !(max > 0)) return out;
+      const lo = Math.floor(Math.log10(min));
+      const hi = Math.ceil(Math.log10(max));
+      const mants = hi - lo > 3 ? [1] : hi - lo > 1 ? [1, 3] : [1, 2, 5];
+      for (let e = lo; e <= hi; e++) {
+        for (const m of mants) {
+          const v = Number((m * 10 ** e).toPrecision(6));
+          if (v >= min * 0.999 && v <= max * 1.001) out.push(v);
+        }
+      }
+      return out;
+    },
+    filter: (u, splits) => splits,
+  }, extra));
+}
+
 // The width of a y axis from its longest label (uPlot axis.size callback).
 function axisSize(u, values, axisIdx, cycleNum) {
   const axis = u.axes[axisIdx];

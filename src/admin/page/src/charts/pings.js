@@ -14,7 +14,7 @@
 import { chartColors, alpha } from "./theme.js";
 import {
   uPlot, makeChart, lastPoints, pointsKey, xColumn, num, get, fmtMs, fmtCount, fmtClock,
-  timeAxis, valueAxis, lineSeries, timeCursor, colorOf, el as h,
+  timeAxis, valueAxis, logAxis, lineSeries, timeCursor, colorOf, el as h,
 } from "./common.js";
 
 const HOPS = ["downstream", "upstream"];
@@ -62,9 +62,11 @@ function makeHop(grid, hop) {
   pingBox.style.gridRow = "2";
 
   const rtt = makeChart(rttBox, {
-    title: `${hop === "downstream" ? "client leg" : "server leg"} (${hop}): round trip`,
+    title: `${hop === "downstream" ? "client leg" : "server leg"} (${hop}): round trip (log scale)`,
     cursor: timeCursor(),
-    scales: { x: { time: true }, ms: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+    // Logarithmic: a relayed PING's RTT (through both peers' stacks) and
+    // TCP's srtt can be orders of magnitude apart.
+    scales: { x: { time: true }, ms: { distr: 3, log: 10 } },
     series: [
       { value: (u, v) => fmtClock(v) },
       // Relayed PINGs are sparse: a dot for a second between gaps.
@@ -73,7 +75,7 @@ function makeHop(grid, hop) {
       }),
       lineSeries("TCP srtt", 2, "ms", fmtMs),
     ],
-    axes: [timeAxis(), valueAxis("ms", fmtMs)],
+    axes: [timeAxis(), logAxis("ms", fmtMs)],
   }, [[], [], []], HEIGHT);
 
   // Raw counts per class (the bars are stacked sums).
@@ -136,8 +138,8 @@ export function createPingPanel(root) {
         const p = points[i];
         const ps = num(get(p, "rtt", hp.hop, "ping_s"));
         const ts = num(get(p, "rtt", hp.hop, "tcp_s"));
-        ping[i] = ps == null ? null : ps * 1000;
-        tcp[i] = ts == null ? null : ts * 1000;
+        ping[i] = ps > 0 ? ps * 1000 : null;
+        tcp[i] = ts > 0 ? ts * 1000 : null;
         const pg = get(p, "pings", hp.hop);
         const k = num(pg && pg.keepalive);
         const b = num(pg && pg.bdp);

@@ -13,7 +13,7 @@ import {
 } from "./theme.js";
 import {
   makeChart, lastPoints, pointsKey, xColumn, num, pointX, get, fmtMs, fmtRate, fmtBytesRate, fmtClock,
-  timeAxis, valueAxis, lineSeries, timeCursor, colorOf, makeTip, el as h, escapeHtml, xToPx,
+  timeAxis, valueAxis, logAxis, lineSeries, timeCursor, colorOf, makeTip, el as h, escapeHtml, xToPx,
 } from "./common.js";
 
 // The markers, in drawing order. `shape` is drawn on the canvas and, as a
@@ -236,9 +236,10 @@ export function createTimeline(root) {
 
   const empty = [[], [], []];
   const lat = makeChart(latEl, {
-    title: "Latency (calls finished each second)",
+    title: "Latency (calls finished each second, log scale)",
     cursor: timeCursor(),
-    scales: { x: { time: true }, ms: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+    // Logarithmic: a p99 100 times the p50 (a tail) still shows both.
+    scales: { x: { time: true }, ms: { distr: 3, log: 10 } },
     series: [
       { value: (u, v) => fmtClock(v) },
       lineSeries("p50", 0, "ms", fmtMs),
@@ -248,8 +249,8 @@ export function createTimeline(root) {
     // span the same pixels of the shared time axis.
     axes: [
       timeAxis(),
-      valueAxis("ms", fmtMs, { size: LEFT_AXIS }),
-      valueAxis("ms", fmtMs, { side: 1, size: RIGHT_AXIS, grid: { show: false } }),
+      logAxis("ms", fmtMs, { size: LEFT_AXIS }),
+      logAxis("ms", fmtMs, { side: 1, size: RIGHT_AXIS, grid: { show: false } }),
     ],
     hooks: hooks(latTip),
   }, empty, HEIGHT);
@@ -297,8 +298,9 @@ export function createTimeline(root) {
       const a = num(get(p, "latency", "p50_s"));
       const b = num(get(p, "latency", "p99_s"));
       // No call finished that second: no latency to draw (a gap, not 0).
-      p50[i] = c === 0 || a == null ? null : a * 1000;
-      p99[i] = c === 0 || b == null ? null : b * 1000;
+      // (and nothing at or below 0 on a log scale).
+      p50[i] = c === 0 || !(a > 0) ? null : a * 1000;
+      p99[i] = c === 0 || !(b > 0) ? null : b * 1000;
       calls[i] = num(p && p.calls_per_s);
       errs[i] = num(p && p.errors_per_s);
       const s = num(get(p, "bytes_per_s", "downstream", "sent"));
