@@ -91,6 +91,32 @@ function marksOf(p) {
   return out;
 }
 
+// Kinds marked in more than 30 % of the seconds (at least 20 of them):
+// {share, burst}, burst being the count that still stands out (3 times the
+// typical count, at least 3).
+function steadyKinds(marks) {
+  const out = new Map();
+  const n = marks.length;
+  if (n < 20) return out;
+  for (const kind of MARK_KINDS) {
+    const counts = [];
+    for (const list of marks) {
+      const e = list.find((m) => m.kind === kind);
+      if (e) counts.push(e.count);
+    }
+    if (counts.length / n <= 0.3) continue;
+    counts.sort((a, b) => a - b);
+    const typical = counts[Math.floor(counts.length / 2)];
+    out.set(kind.key, { share: counts.length / n, burst: Math.max(3, 3 * typical) });
+  }
+  return out;
+}
+
+function isSalient(entry, steady) {
+  const st = steady.get(entry.kind.key);
+  return !st || entry.count >= st.burst;
+}
+
 function describeMarks(list) {
   return list
     .map(({ kind, count, ids }) =>
@@ -140,7 +166,8 @@ export function createTimeline(root) {
 
   let points = [];
   let lastKey = null;
-  let marks = []; // per index: [{kind, count, ids}]
+  let marks = []; // per index: [{kind, count, ids, salient}]
+  let steady = new Map(); // kind key -> {share, typical}
   let highlight = null; // unix seconds
   let highlightRaw = null;
 
@@ -148,7 +175,11 @@ export function createTimeline(root) {
     legendEl.innerHTML =
       "markers: " +
       MARK_KINDS.map((k) => `<span>${shapeSvg(k.shape, markColor(k))}${escapeHtml(k.label)}</span>`).join("") +
-      `<span>${shapeSvg("square", alpha(chartColors().fg, 0.35))}selected moment</span>`;
+      `<span>${shapeSvg("square", alpha(chartColors().fg, 0.35))}selected moment</span>` +
+      [...steady.entries()].map(([key, st]) => {
+        const kind = MARK_KINDS.find((k) => k.key === key);
+        return `<span>${escapeHtml(kind.label)}: in ${Math.round(st.share * 100)} % of the seconds, drawn faint; bursts (≥ ${st.burst}) stand out</span>`;
+      }).join("");
   }
 
   // Draws the markers and the highlighted moment over the plot.
@@ -182,19 +213,23 @@ export function createTimeline(root) {
       if (!list || !list.length) continue;
       const px = xToPx(u, xs[i]);
       if (px == null) continue;
-      const first = markColor(list[0].kind);
-      ctx.strokeStyle = alpha(first, 0.55);
-      ctx.lineWidth = 1 * pr;
-      ctx.setLineDash([3 * pr, 3 * pr]);
-      ctx.beginPath();
-      ctx.moveTo(px, bbox.top + r * 2);
-      ctx.lineTo(px, bbox.top + bbox.height);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      list.forEach(({ kind }, j) => {
+      // A dashed line down the plot for what stands out; a steady kind
+      // (a client reconnecting for every call) only gets a faint glyph.
+      const salient = list.find((e) => e.salient);
+      if (salient) {
+        ctx.strokeStyle = alpha(markColor(salient.kind), 0.55);
+        ctx.lineWidth = 1 * pr;
+        ctx.setLineDash([3 * pr, 3 * pr]);
+        ctx.beginPath();
+        ctx.moveTo(px, bbox.top + r * 2);
+        ctx.lineTo(px, bbox.top + bbox.height);
+        ctx.stroke();
+        ctx.setLineDash([]);
+      }
+      list.forEach(({ kind, salient: loud }, j) => {
         const y = bbox.top + r + 1 * pr + j * (r * 2 + 1 * pr);
-        const color = markColor(kind);
-        shapePath(ctx, kind.shape, px, y, r);
+        const color = loud ? markColor(kind) : alpha(markColor(kind), 0.3);
+        shapePath(ctx, kind.shape, px, y, loud ? r : r * 0.75);
         if (kind.shape === "cross") {
           ctx.strokeStyle = color;
           ctx.lineWidth = 2 * pr;
@@ -307,6 +342,13 @@ export function createTimeline(root) {
       const r = num(get(p, "bytes_per_s", "downstream", "received"));
       bytes[i] = s == null && r == null ? null : (s || 0) + (r || 0);
       marks[i] = marksOf(p);
+    }
+    steady = steadyKinds(marks);
+    for (const list of marks) for (const e of list) e.salient = isSalient(e, steady);
+    const legendKey = [...steady.keys()].join(",");
+    if (legendKey !== legendEl.dataset.steady) {
+      legendEl.dataset.steady = legendKey;
+      renderMarksLegend();
     }
     if (highlightRaw != null && highlight == null) highlight = toUnix(highlightRaw, points);
     lat.setData([xs, p50, p99]);
