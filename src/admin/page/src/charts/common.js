@@ -212,6 +212,26 @@ export function colorOf(key) {
   };
 }
 
+// Points drawn only where a value stands alone between gaps (a line needs
+// two): a connection seen for one second still shows (uPlot points.filter).
+export function isolatedPoints(colorKey, size) {
+  return {
+    show: false,
+    size: size || 4,
+    fill: colorOf(colorKey),
+    stroke: colorOf(colorKey),
+    filter: (u, si) => {
+      const ys = u.data[si];
+      const out = [];
+      if (!ys) return null;
+      for (let i = 0; i < ys.length; i++) {
+        if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) out.push(i);
+      }
+      return out.length ? out : null;
+    },
+  };
+}
+
 export function lineSeries(label, colorKey, scale, fmt, extra) {
   return Object.assign(
     {
@@ -220,7 +240,7 @@ export function lineSeries(label, colorKey, scale, fmt, extra) {
       stroke: colorOf(colorKey),
       width: 1.5,
       spanGaps: false,
-      points: { show: false },
+      points: isolatedPoints(colorKey),
       value: (u, v) => fmt(v),
     },
     extra,

@@ -105,8 +105,9 @@ function makeFlowChart(container, conn, hop, peer) {
   series.push(legendOnlySeries("WINDOW_UPDATEs", 5, (v) => (v == null ? "–" : `${fmtCount(v)}/s`)));
 
   const who = hop === "downstream" ? "client" : "server";
+  const title = `conn ${conn} · ${hop} (${who} ${peer || "?"})`;
   const u = makeChart(box, {
-    title: `conn ${conn} · ${hop} (${who} ${peer || "?"})`,
+    title,
     cursor: timeCursor(),
     scales: Object.assign({
       x: { time: true },
@@ -116,7 +117,7 @@ function makeFlowChart(container, conn, hop, peer) {
     axes: [timeAxis(), valueAxis("bytes", fmtBytes)],
     hooks: { drawAxes: [drawStalls], draw: [drawWindowUpdates] },
   }, Array.from({ length: N_COLS }, () => []), HEIGHT);
-  return { box, u, ids, conn, hop, peer };
+  return { box, u, ids, conn, hop, peer, title, gone: "" };
 }
 
 export function createFlowPanel(root) {
@@ -136,13 +137,22 @@ export function createFlowPanel(root) {
   function rowFor(conn) {
     let row = rows.get(conn);
     if (row) return row;
-    row = h("div", { class: "gs-chart-grid gs-flow-conn", "data-flow-conn": String(conn) });
-    // Rows in connection order (ids grow with time: oldest first).
-    let before = null;
-    for (const [c, r] of rows) if (c > conn && (!before || c < Number(before.dataset.flowConn))) before = r;
-    list.insertBefore(row, before);
+    row = h("div", { class: "gs-chart-grid gs-flow-conn", "data-flow-conn": String(conn) }, list);
     rows.set(conn, row);
     return row;
+  }
+
+  // Rows: the connections of the latest Point first, then those idle or
+  // closed since (most recent first); ids within each (they grow with time).
+  function orderRows(order) {
+    let prev = null;
+    for (const conn of order) {
+      const row = rows.get(conn);
+      if (!row) continue;
+      const want = prev ? prev.nextSibling : list.firstChild;
+      if (row !== want) list.insertBefore(row, want);
+      prev = row;
+    }
   }
 
   function update(all) {
@@ -201,7 +211,14 @@ export function createFlowPanel(root) {
       }
     }
 
-    for (const conn of [...keep].sort((a, b) => Number(a) - Number(b))) {
+    const order = [...keep].sort((a, b) => {
+      const la = connSeen.get(a).last, lb = connSeen.get(b).last;
+      const na = la >= latest, nb = lb >= latest;
+      if (na !== nb) return na ? -1 : 1;
+      if (!na && la !== lb) return lb - la;
+      return Number(a) - Number(b);
+    });
+    for (const conn of order) {
       for (const hop of HOPS) {
         const key = `${conn}:${hop}`;
         const s = seen.get(key);
@@ -212,8 +229,16 @@ export function createFlowPanel(root) {
           charts.set(key, ch);
         }
         ch.u.setData(columns(s.at, xs, ch.ids));
+        const last = connSeen.get(conn).last;
+        const gone = latest != null && last < latest ? ` · not listed since ${fmtClock(last)}` : "";
+        if (ch.gone !== gone) {
+          ch.gone = gone;
+          const title = ch.u.root.querySelector(".u-title");
+          if (title) title.textContent = ch.title + gone;
+        }
       }
     }
+    orderRows(order);
     empty.hidden = charts.size > 0;
   }
 
