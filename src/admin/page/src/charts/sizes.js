@@ -50,14 +50,18 @@ function histogram(side) {
   const counts = perBucket(buckets, num(side.messages));
   const les = buckets.map(leOf);
   // Positions of the upper bounds; +Inf one step past the last finite one.
+  // (The list runs from the first to the last non-empty bucket, so the
+  // +Inf one, `le: null`, is there only when it has messages.)
   const ups = [];
   let lastFinite = null;
+  let infPos = null;
   for (let i = 0; i < les.length; i++) {
     if (Number.isFinite(les[i]) && les[i] > 0) {
       ups.push(Math.log2(les[i]));
       lastFinite = ups[ups.length - 1];
     } else {
-      ups.push(lastFinite == null ? 0 : lastFinite + 1);
+      infPos = lastFinite == null ? 0 : lastFinite + 1;
+      ups.push(infPos);
     }
   }
   const pow2 = les.every((le) => !Number.isFinite(le) || Number.isInteger(Math.log2(le)));
@@ -72,14 +76,15 @@ function histogram(side) {
   });
   if (first == null) first = LIMIT_POS - 12;
   // Show from a bucket below the smallest message to one past the limit.
-  const lo = Math.max(ups[0] - 1, first - 2);
+  // (at least 12 buckets wide, so that one bucket is not the whole chart).
   const hi = Math.max(LIMIT_POS + 1, last == null ? 0 : last);
+  const lo = Math.max(0, Math.min(first - 3, hi - 12));
   const xs = [], ys = [], bounds = [];
   if (pow2) {
     for (let up = Math.ceil(lo) + 1; up <= hi; up++) {
       xs.push(up - 0.5);
       ys.push(byUp.get(up) || 0);
-      bounds.push([2 ** (up - 1), up > lastFinite ? Infinity : 2 ** up]);
+      bounds.push([2 ** (up - 1), infPos != null && up >= infPos ? Infinity : 2 ** up]);
     }
   } else {
     for (let i = 0; i < ups.length; i++) {
@@ -94,14 +99,14 @@ function histogram(side) {
     data: [xs, ys],
     range: [Math.min(lo, xs[0] - 0.5), Math.max(hi, xs[xs.length - 1] + 0.5)],
     bounds,
-    lastFinite,
+    infPos,
     max: num(sb.max),
   };
 }
 
 function makeSizeChart(box, dir) {
-  const state = { bounds: [], lastFinite: null, max: null, range: [LIMIT_POS - 10, LIMIT_POS + 1], note: "" };
-  const xLabel = (v) => (state.lastFinite != null && v > state.lastFinite ? "∞" : fmtBytes(2 ** v));
+  const state = { bounds: [], infPos: null, max: null, range: [LIMIT_POS - 10, LIMIT_POS + 1], note: "" };
+  const xLabel = (v) => (state.infPos != null && v >= state.infPos ? "∞" : fmtBytes(2 ** v));
   const bucketLabel = (u, v, si, idx) => {
     const b = idx != null ? state.bounds[idx] : null;
     if (!b) return "–";
@@ -114,7 +119,7 @@ function makeSizeChart(box, dir) {
     ctx.save();
     ctx.font = `${10.5 * pr}px system-ui, sans-serif`;
     ctx.textBaseline = "top";
-    const line = (pos, color, dash, text, right) => {
+    const line = (pos, color, dash, text, right, row) => {
       const x = u.valToPos(pos, "x", true);
       if (!(x >= bbox.left && x <= bbox.left + bbox.width)) return;
       ctx.strokeStyle = color;
@@ -125,9 +130,14 @@ function makeSizeChart(box, dir) {
       ctx.lineTo(x, bbox.top + bbox.height);
       ctx.stroke();
       ctx.setLineDash([]);
+      const tx = x + (right ? -3 : 3) * pr;
+      const ty = bbox.top + (2 + 13 * (row || 0)) * pr;
+      const w = ctx.measureText(text).width;
+      ctx.fillStyle = alpha(c.bg, 0.75);
+      ctx.fillRect(right ? tx - w - 2 * pr : tx - 2 * pr, ty - 1 * pr, w + 4 * pr, 13 * pr);
       ctx.fillStyle = color;
       ctx.textAlign = right ? "right" : "left";
-      ctx.fillText(text, x + (right ? -3 : 3) * pr, bbox.top + 2 * pr);
+      ctx.fillText(text, tx, ty);
     };
     line(LIMIT_POS, c.crit, [6, 3], "4 MiB default limit", true);
     if (!state.bounds.length) {
@@ -135,7 +145,11 @@ function makeSizeChart(box, dir) {
       ctx.textAlign = "center";
       ctx.fillText(state.note, bbox.left + bbox.width / 2, bbox.top + bbox.height / 2);
     }
-    if (state.max != null && state.max > 0) line(Math.log2(state.max), alpha(c.fg, 0.7), [2, 2], `max ${fmtBytes(state.max)}`, false);
+    if (state.max != null && state.max > 0) {
+      // Beside its line, on the side away from the limit, one row down.
+      const pos = Math.log2(state.max);
+      line(pos, alpha(c.fg, 0.7), [2, 2], `max ${fmtBytes(state.max)}`, pos > LIMIT_POS - 3 && pos <= LIMIT_POS, 1);
+    }
     ctx.restore();
   }
   const u = makeChart(box, {
@@ -210,7 +224,7 @@ export function createSizesPanel(root) {
         const hist = histogram(m[d]);
         if (hist) {
           ch.state.bounds = hist.bounds;
-          ch.state.lastFinite = hist.lastFinite;
+          ch.state.infPos = hist.infPos;
           ch.state.max = hist.max;
           ch.state.range = hist.range;
           ch.u.setData(hist.data);
