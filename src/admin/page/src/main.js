@@ -7,6 +7,10 @@
 // README; the DOM names the browser tests rely on are listed in index.html.
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
+import { createTimeline } from "./charts/timeline.js";
+import { createFlowPanel } from "./charts/flow.js";
+import { createPingPanel } from "./charts/pings.js";
+import { createSizesPanel } from "./charts/sizes.js";
 import { createStore } from "./store.js";
 import { openStream } from "./live.js";
 import { initTheme } from "./theme.js";
@@ -37,9 +41,12 @@ function guarded(name, fn) {
 
 initTheme();
 
-// The charts (src/charts/, uPlot) are wired in by the next change.
-const charts = {};
-void host;
+const charts = {
+  timeline: guarded("timeline", () => createTimeline(host("timeline"))),
+  flow: guarded("flow", () => createFlowPanel(host("flow"))),
+  pings: guarded("pings", () => createPingPanel(host("pings"))),
+  sizes: guarded("sizes", () => createSizesPanel(host("sizes"))),
+};
 
 const header = createHeader(document.querySelector("header.top"));
 const methods = createMethodsPanel(section("methods"));

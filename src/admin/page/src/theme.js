@@ -1,6 +1,6 @@
 // Light and dark: html[data-theme] follows prefers-color-scheme until the
 // user picks one with button[data-action=theme]; the pick is remembered.
-const setChartTheme = () => {}; // src/charts/theme.js, wired in with the charts
+import { setChartTheme } from "./charts/theme.js";
 
 const KEY = "grpcscope.theme";
 
