@@ -99,10 +99,11 @@ function render() {
     if (charts.flow) guarded("flow", () => charts.flow.update(store.points));
     if (charts.pings) guarded("pings", () => charts.pings.update(store.points));
     if (charts.sizes) guarded("sizes", () => charts.sizes.update(snap.methods));
+    // A chart panel is ready once its module drew a chart from real data.
     for (const name of ["timeline", "flow", "pings", "sizes"]) {
-      if (charts[name] && store.points.length) section(name).dataset.ready = "true";
+      const el = section(name);
+      if (charts[name] && store.points.length && el.querySelector("[data-chart] canvas")) el.dataset.ready = "true";
     }
-    if (!store.points.length) section("timeline").removeAttribute("data-ready");
   }
   guarded("calls", () => calls.update());
 }

@@ -73,7 +73,7 @@ export function createConnectionsPanel(section) {
     return h(
       "span",
       {
-        class: full ? "full" : null,
+        class: full ? "at-limit" : null,
         title: `${active == null ? "" : `${active} active, `}limit ${limit == null ? "unlimited (none sent)" : limit}; ${num(leg.streams) ?? 0} streams opened`,
       },
       // Active streams per connection when the API gives them; else the limit alone.
@@ -128,7 +128,7 @@ export function createConnectionsPanel(section) {
     return h(
       "tr",
       { dataset: { conn: c.id, worker: c.worker }, class: matches(c) ? "highlight" : null },
-      h("td", { class: "conn", title: `worker ${c.worker}, ${c.calls} calls` }, `${c.worker}/${c.id}`, h("small", { class: "muted", text: ` ${fmtCount(c.calls)} calls` })),
+      h("td", { class: "conn", title: `worker ${c.worker}, connection ${c.id}: ${c.calls} calls` }, `${c.worker}/${c.id}`, h("small", { class: "muted calls", text: `${fmtCount(c.calls)} calls` })),
       h("td", { class: "hop" }, HOPS.map(([hop, name]) => h("div", { class: `leg ${hop}`, text: name }))),
       legs(c, (leg) => h("span", { class: leg.open === false ? "closed" : null, title: leg.local ? `local ${leg.local}` : null, text: leg.peer || "?" }), "peer"),
       legs(c, (leg) => fmtAge(leg.age_s), "num"),

@@ -49,7 +49,7 @@ export function createFindingsPanel(section, { highlight }) {
     if (target.method) where.push(`method ${target.method}`);
     for (const c of target.connections.list) where.push(`connection ${c.worker != null ? c.worker + "/" : ""}${c.id}`);
     if (target.connections.client) where.push(`client ${target.connections.client}`);
-    if (target.connections.hop) where.push(`${target.connections.hop === "upstream" ? "server" : "client"} side`);
+    if (target.connections.hop) where.push(`${target.connections.hop} (${target.connections.hop === "upstream" ? "server" : "client"} side)`);
     const scopeText = Object.entries(f.scope || {})
       .map(([k, v]) => `${k} ${v}`)
       .join(" · ");
