@@ -18,6 +18,7 @@ export function createCallsPanel(section, store) {
   let drawnFilter = null;
   let newWhilePaused = 0;
   let frozen = null; // the calls shown when paused
+  const report = () => document.documentElement.classList.contains("is-report");
 
   pause.addEventListener("click", () => {
     paused = !paused;
@@ -82,7 +83,7 @@ export function createCallsPanel(section, store) {
     }
     tbody.replaceChildren(...rows);
     empty.hidden = calls.length > 0;
-    setText(label, paused ? pausedText() : `${rows.length} shown of the last ${calls.length} (${store.callsTotal} since the page opened)`);
+    setText(label, paused ? pausedText() : `${rows.length} shown of the last ${calls.length}` + (report() ? "" : ` (${store.callsTotal} since the page opened)`));
     if (store.calls.length) section.dataset.ready = "true";
   }
 

@@ -13,7 +13,7 @@ export function createFindingsPanel(section, { highlight }) {
   const list = section.querySelector("ol.findings");
   const empty = section.querySelector(".empty");
   let selected = null; // finding key
-  const opened = new Set(); // resolved findings whose details the user opened
+  const toggled = new Map(); // finding key -> open, where the user opened or closed its details
   let current = [];
 
   function targetOf(f) {
@@ -53,7 +53,8 @@ export function createFindingsPanel(section, { highlight }) {
     const scopeText = Object.entries(f.scope || {})
       .map(([k, v]) => `${k} ${v}`)
       .join(" · ");
-    const open = active || opened.has(key);
+    // Active findings show their evidence, resolved ones fold it, unless the user chose.
+    const open = toggled.has(key) ? toggled.get(key) : active;
     const details = h(
       "details",
       { class: "more", open: open || null },
@@ -62,8 +63,8 @@ export function createFindingsPanel(section, { highlight }) {
       f.recommendation ? h("p", { class: "fix" }, h("strong", { text: "Fix: " }), f.recommendation) : null,
     );
     details.addEventListener("toggle", () => {
-      if (details.open) opened.add(key);
-      else opened.delete(key);
+      if (details.open === active) toggled.delete(key);
+      else toggled.set(key, details.open);
     });
     const li = h(
       "li",
@@ -112,6 +113,8 @@ export function createFindingsPanel(section, { highlight }) {
       const active = all.filter((f) => f.active);
       const resolved = all.filter((f) => !f.active).slice(0, MAX_RESOLVED);
       current = active.concat(resolved);
+      const keys = new Set(current.map(findingKey));
+      for (const key of toggled.keys()) if (!keys.has(key)) toggled.delete(key);
       const items = current.map(item);
       const hidden = all.length - current.length;
       if (hidden > 0) items.push(h("li", { class: "more-resolved", text: `and ${hidden} more resolved (/api/findings)` }));
