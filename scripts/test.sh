@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it (and .ci/run runs it):
 #   1. missing Debian packages (scripts/deps.sh)
-#   2. release build (build/), then every test (ctest --preset release), then
+#   2. release build (build/), then every test (ctest --preset release: unit,
+#      integration and the browser tests, label browser: the live page in
+#      headless Chromium, playwright-core installed from the committed
+#      lockfile by the browser.install fixture; test/browser/README.md), then
 #      the integration tests once more over TLS on both legs
 #      (GRPCSCOPE_TEST_TLS=1: TLS-serving echo server, the proxy terminating
 #      and originating TLS, TLS clients; see test/integration/README.md)
@@ -40,7 +43,8 @@ summary() {
 }
 
 # Prints each skipped gtest of a ctest run with the reason it gave
-# (GTEST_SKIP's message: "direct mode: ...", "TLS mode: ..."), from the
+# (GTEST_SKIP's message: "direct mode: ...", "TLS mode: ..."), and each
+# skipped browser test with its "browser test skipped: ..." line, from the
 # LastTest.log (the full output of every test) in build directory $2, when it
 # was written after the file $1.
 show_skips() {
@@ -48,7 +52,9 @@ show_skips() {
   [[ -n "$dir" ]] || return 0
   last="$dir/Testing/Temporary/LastTest.log"
   [[ -f "$last" && "$last" -nt "$marker" ]] || return 0
-  awk '/^\[ RUN      \] / { name = $4 }
+  awk '/^[0-9]+\/[0-9]+ Test: / { ctest_name = $3 }
+       /^browser test skipped: / { sub(/^browser test skipped: /, ""); print "test: skipped " ctest_name ": " $0 }
+       /^\[ RUN      \] / { name = $4 }
        reason_next {
          reason_next = 0
          if ($0 ~ /^\[  SKIPPED \]/) $0 = "(no reason given)"
@@ -145,7 +151,8 @@ if [[ $asan_ok == 0 ]]; then
   finish
 fi
 # Unit tests only: tests of targets not built here show up as *_NOT_BUILT.
-run_ctest "asan unit" --preset asan --label-exclude integration --exclude-regex '_NOT_BUILT$'
+# Not the browser tests: build-asan has no echo server or load generator.
+run_ctest "asan unit" --preset asan --label-exclude 'integration|browser' --exclude-regex '_NOT_BUILT$'
 export GRPCSCOPE_BINARY="$PWD/build-asan/grpcscope"
 run_ctest "asan integration (sanitized grpcscope)" --preset release --label-regex integration
 unset GRPCSCOPE_BINARY
