@@ -45,7 +45,9 @@ describe('finding', { skip }, () => {
     console.log(`${ID} on the page ${Date.now() - raisedSeen} ms after /api/findings listed it`);
     const severity = await page.getAttribute(sel, 'data-severity');
     assert.equal(severity, finding.severity, 'data-severity is the finding\'s severity');
-    const el = await page.$(sel);
+    // A locator, not an element handle: the page may replace the element on
+    // its next snapshot.
+    const el = page.locator(sel).first();
     assert.ok(await el.isVisible(), 'the finding is visible');
     const text = (await el.textContent()) || '';
     assert.ok(text.includes(finding.title.slice(0, 20)), `the finding shows its title ("${finding.title}"), shows "${text.slice(0, 200)}"`);

@@ -282,7 +282,20 @@ export class Stack {
   }
 
   async api(p) {
-    const res = await fetch(`${this.adminOrigin}${p}`);
+    let res;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(`${this.adminOrigin}${p}`);
+        break;
+      } catch (e) {
+        const code = e.cause && e.cause.code;
+        // A kept-alive connection the server closed just as it was reused:
+        // once more, on a new connection. Anything else is the answer.
+        if (attempt === 1 && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) continue;
+        const cause = e.cause ? ` (${code || ''} ${e.cause.message || e.cause})` : '';
+        throw new Error(`GET ${this.adminOrigin}${p}: ${e.message}${cause}`);
+      }
+    }
     if (!res.ok) throw new Error(`GET ${p}: HTTP ${res.status}: ${await res.text()}`);
     return res.json();
   }
@@ -319,6 +332,9 @@ export class Stack {
     page.on('requestfailed', (r) => {
       rec.failedRequests.push({ at: Date.now(), text: `${r.url()}: ${r.failure() && r.failure().errorText}` });
     });
+    // Recorded above; aborted here, so that a page that tries is caught
+    // without anything leaving this machine.
+    await context.route((url) => url.origin !== this.adminOrigin, (route) => route.abort('blockedbyclient'));
     page.rec = rec;
     this.pages.push(page);
     const res = await page.goto(`${this.adminOrigin}${p}`, { waitUntil: 'domcontentloaded' });

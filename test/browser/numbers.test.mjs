@@ -131,7 +131,8 @@ describe('numbers', { skip }, () => {
       }
       await sleep(250);
     } while (Date.now() < deadline);
-    assert.deepEqual(diffs, [], `the page's header figures disagree with the API for 6 s: ${JSON.stringify(seen.stats)}`);
+    assert.deepEqual(diffs, [], `the page's header figures disagree with the API for 6 s: ${diffs.join('; ')}; ` +
+      `the page: ${JSON.stringify(seen.stats)}`);
   }));
 
   it('the methods table equals /api/methods', () => s.run(async () => {
@@ -147,7 +148,8 @@ describe('numbers', { skip }, () => {
       if (!diffs.length) break;
       await sleep(250);
     } while (Date.now() < deadline);
-    assert.deepEqual(diffs, [], `the methods table disagrees with /api/methods for 6 s: ${JSON.stringify(seen.methods)}`);
+    assert.deepEqual(diffs, [], `the methods table disagrees with /api/methods for 6 s: ${diffs.join('; ')}; ` +
+      `the page: ${JSON.stringify(seen.methods)}`);
     const unary = seen.methods['grpcscope.test.Echo/Unary'];
     assert.ok(unary && unary.calls > 0 && unary.p50_s > 0 && unary.request_p50_bytes > 0,
       `Echo/Unary's row has real figures: ${JSON.stringify(unary)}`);
