@@ -312,7 +312,7 @@ export class Stack {
   async openPage({ colorScheme = 'light', path: p = '/' } = {}) {
     const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme });
     const page = await context.newPage();
-    const rec = { consoleErrors: [], pageErrors: [], foreignRequests: [], badResponses: [], failedRequests: [], console: [] };
+    const rec = { requests: [], consoleErrors: [], pageErrors: [], foreignRequests: [], badResponses: [], failedRequests: [], console: [] };
     page.on('console', (m) => {
       const loc = m.location();
       const line = `[${m.type()}] ${m.text()}${loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`;
@@ -322,6 +322,7 @@ export class Stack {
     page.on('pageerror', (e) => rec.pageErrors.push({ at: Date.now(), text: String(e && e.stack || e) }));
     page.on('request', (r) => {
       const url = r.url();
+      rec.requests.push(url);
       let origin;
       try { origin = new URL(url).origin; } catch { origin = '(unparsable)'; }
       if (origin !== this.adminOrigin) rec.foreignRequests.push(url);

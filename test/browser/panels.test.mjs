@@ -93,6 +93,7 @@ describe('panels', { skip }, () => {
     assert.equal(href, '/report.html');
   }));
 
+  // Before the theme button is clicked: a page may keep a theme chosen by hand.
   it('follows prefers-color-scheme and saves screenshots (light, dark)', () => s.run(async () => {
     const files = await s.screenshots(page);
     for (const scheme of ['light', 'dark']) {
@@ -101,6 +102,41 @@ describe('panels', { skip }, () => {
         .catch(() => { throw new Error(`prefers-color-scheme ${scheme}: html[data-theme] is not "${scheme}"`); });
     }
     console.log(`screenshots: ${files.join(' ')}`);
+  }));
+
+  it('pauses and filters the call log; the theme button toggles', () => s.run(async () => {
+    const rows = () => page.$$eval('[data-panel=calls] tbody tr',
+      (trs) => trs.filter((r) => r.getClientRects().length > 0).map((r) => r.textContent));
+    const pause = page.locator('button[data-action=pause]');
+    assert.match((await pause.textContent()).trim(), /^pause$/i, 'the pause button says "pause"');
+    await pause.click();
+    assert.match((await pause.textContent()).trim(), /^resume$/i, 'once clicked it says "resume"');
+    const frozen = await rows();
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.deepEqual(await rows(), frozen, 'the call log changed while paused');
+    await pause.click();
+    assert.match((await pause.textContent()).trim(), /^pause$/i, 'clicked again it says "pause"');
+    await page.waitForFunction((before) => {
+      const now = [...document.querySelectorAll('[data-panel=calls] tbody tr')].map((r) => r.textContent);
+      return JSON.stringify(now) !== before;
+    }, JSON.stringify(frozen), { timeout: 5000 }).catch(() => { throw new Error('the call log did not move after resume'); });
+
+    await page.fill('input[data-filter=calls]', 'ServerStream');
+    await page.waitForFunction(() => {
+      const shown = [...document.querySelectorAll('[data-panel=calls] tbody tr')].filter((r) => r.getClientRects().length > 0);
+      return shown.length > 0 && shown.every((r) => r.textContent.includes('ServerStream'));
+    }, null, { timeout: 5000 }).catch(async () => {
+      throw new Error(`filtering the call log by "ServerStream" shows: ${JSON.stringify((await rows()).slice(0, 5))}`);
+    });
+    await page.fill('input[data-filter=calls]', '');
+
+    const theme = () => page.getAttribute('html', 'data-theme');
+    const was = await theme();
+    assert.ok(was === 'light' || was === 'dark', `html[data-theme] is "${was}"`);
+    await page.click('button[data-action=theme]');
+    assert.equal(await theme(), was === 'light' ? 'dark' : 'light', 'the theme button switches the theme');
+    await page.click('button[data-action=theme]');
+    assert.equal(await theme(), was, 'and back');
   }));
 
   it('had no console errors and sent no request outside the admin origin', () => s.run(async () => {
