@@ -104,11 +104,18 @@ export async function waitFor(fn, { timeout = 10000, interval = 100, what = 'a c
 }
 
 const live = new Set();  // every child still running, killed if this process exits first
-process.on('exit', () => {
+function killAll() {
   for (const p of live) {
     try { p.child.kill('SIGKILL'); } catch { /* already gone */ }
   }
-});
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 // A child process with its output kept (the last 256 KiB of each stream).
 class Proc {
@@ -267,9 +274,11 @@ export class Stack {
   }
 
   // Starts grpcscope-loadgen against grpcscope; args are its flags beyond
-  // --target (--scenario, --rate, ...). Runs until stopLoad() (--duration 0).
+  // --target (--scenario, --rate, ...). Runs until stopLoad(), and stops by
+  // itself after 180 s in any case (longer than any test here), so that no
+  // load outlives a test that was killed.
   startLoad(args = []) {
-    const argv = [loadgenBinary, '--target', this.target, '--duration', '0', ...args];
+    const argv = [loadgenBinary, '--target', this.target, '--duration', '180', ...args];
     if (this.tls) argv.push('--tls-ca', this.certs.ca, '--tls-server-name', 'localhost');
     const proc = new Proc(`loadgen#${this.loads.length + 1}`, argv);
     this.procs.push(proc);
