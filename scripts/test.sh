@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it (and .ci/run runs it):
 #   1. missing Debian packages (scripts/deps.sh)
-#   2. release build (build/), then every test (ctest --preset release: unit,
-#      integration and the browser tests, label browser: the live page in
-#      headless Chromium, playwright-core installed from the committed
-#      lockfile by the browser.install fixture; test/browser/README.md), then
-#      the integration tests once more over TLS on both legs
-#      (GRPCSCOPE_TEST_TLS=1: TLS-serving echo server, the proxy terminating
-#      and originating TLS, TLS clients; see test/integration/README.md)
+#   2. release build (build/), then every test (ctest --preset release:
+#      unit, integration over h2c, and the page in headless Chromium: label
+#      browser, playwright-core installed from the committed lockfile by the
+#      browser.install fixture; test/browser/README.md)
 #   3. the suite once more under ASan + UBSan (build-asan/, -O1 -g: the level
 #      the sanitizers recommend, and a third quicker to build than -O2):
-#      - the unit tests built with the sanitizers (ctest --preset asan),
-#      - the integration tests against the sanitized grpcscope binary
-#        (GRPCSCOPE_BINARY=build-asan/grpcscope). Those tests run the proxy as
+#      - the unit tests built with the sanitizers (ctest --preset asan), but
+#        for those of pure functions over plain values (findings_test: the
+#        rules; report_render_test: the report's text): the sanitized
+#        grpcscope runs both in the integration tests anyway, and their
+#        files are a third of the unit tests' build,
+#      - the integration tests once more, over TLS on both legs
+#        (GRPCSCOPE_TEST_TLS=1: TLS-serving echo server, the proxy terminating
+#        and originating TLS, TLS clients; see test/integration/README.md),
+#        against the sanitized grpcscope binary
+#        (GRPCSCOPE_BINARY=build-asan/grpcscope): one pass covers both TLS
+#        mode and the sanitizers. Those tests run the proxy as
 #        a child process and fail on a sanitizer report in its log or an
 #        unexpected exit; the drain and clean-exit tests also require exit
 #        status 0, which is when LeakSanitizer reports. Their gRPC peers and
@@ -117,9 +122,6 @@ if ! GRPCSCOPE_SKIP_DEPS=1 JOBS="$jobs" bash scripts/build.sh release; then
   finish
 fi
 run_ctest "release" --preset release
-export GRPCSCOPE_TEST_TLS=1
-run_ctest "release integration over TLS" --preset release --label-regex integration
-unset GRPCSCOPE_TEST_TLS
 
 # 3. ASan + UBSan
 if [[ "${GRPCSCOPE_FULL_ASAN:-0}" == 1 ]]; then
@@ -133,17 +135,16 @@ if [[ "${GRPCSCOPE_FULL_ASAN:-0}" == 1 ]]; then
 fi
 
 # wire_profile_test lives beside its library (cmake/wire_profile.cmake), not in test/unit/.
-echo "test: cmake --preset asan; building grpcscope and the unit tests with ASan + UBSan"
+asan_pure_tests=" findings_test report_render_test "
+asan_targets=(grpcscope wire_profile_test)
+for t in $(grep -oE '^add_executable\(\w+' test/unit/CMakeLists.txt | sed 's/add_executable(//'); do
+  [[ "$asan_pure_tests" == *" $t "* ]] || asan_targets+=("$t")
+done
+echo "test: cmake --preset asan; building with ASan + UBSan: ${asan_targets[*]}"
 asan_ok=1
 cmake --preset asan >/dev/null || asan_ok=0
 if [[ $asan_ok == 1 ]]; then
-  if [[ -f build-asan/build.ninja ]]; then
-    cmake --build --preset asan -j"$jobs" --target grpcscope wire_profile_test test/unit/all || asan_ok=0
-  else
-    # Makefile generator: each build directory has its own "all".
-    cmake --build --preset asan -j"$jobs" --target grpcscope wire_profile_test && make -C build-asan/test/unit -j"$jobs" all ||
-      asan_ok=0
-  fi
+  cmake --build --preset asan -j"$jobs" --target "${asan_targets[@]}" || asan_ok=0
 fi
 if [[ $asan_ok == 0 ]]; then
   echo "test: the asan build failed" >&2
@@ -160,7 +161,7 @@ run_ctest "asan unit" --preset asan --label-exclude 'integration|browser' --excl
 # 4 s, "disconnected" within 5 s) were not measured against the slower
 # sanitized binary. By hand: GRPCSCOPE_BINARY=build-asan/grpcscope
 # ctest --preset release -L browser.
-export GRPCSCOPE_BINARY="$PWD/build-asan/grpcscope"
-run_ctest "asan integration (sanitized grpcscope)" --preset release --label-regex integration
-unset GRPCSCOPE_BINARY
+export GRPCSCOPE_BINARY="$PWD/build-asan/grpcscope" GRPCSCOPE_TEST_TLS=1
+run_ctest "asan integration over TLS (sanitized grpcscope)" --preset release --label-regex integration
+unset GRPCSCOPE_BINARY GRPCSCOPE_TEST_TLS
 finish

@@ -5,6 +5,7 @@
 // (the default implementation of every hook) must always work.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -210,12 +211,24 @@ struct TlsHandshakeEvent {
 
 // What only the relay knows about a live connection (its nghttp2 windows and
 // buffers), read on the worker's loop thread when the admin side asks.
+// A stream of one leg as the page's flow-control chart shows it.
+struct LiveStreamWindow {
+  int32_t stream_id = 0;       // on that leg's session
+  int32_t send_window = 0;     // bytes we may still send on the stream
+  uint64_t queued = 0;         // relayed bytes waiting to go to that leg's peer
+};
+
 struct LiveLegFacts {
   bool open = false;
   int32_t remote_window = 0;   // bytes we may still send on the connection
   int32_t local_window = 0;    // bytes the peer may still send us
   uint32_t open_streams = 0;
   uint64_t pending_output = 0; // bytes queued toward the socket
+  // The streams with the most bytes waiting for this leg's peer (then the
+  // smallest send windows): what holds a connection back.
+  static constexpr size_t kBusiestStreams = 4;
+  std::array<LiveStreamWindow, kBusiestStreams> busiest{};
+  uint8_t busiest_count = 0;
 };
 
 struct LiveConnectionFacts {

@@ -25,8 +25,15 @@
 namespace grpcscope {
 namespace {
 
-constexpr int kAdminThreads = 12;
-constexpr size_t kMaxEventSubscribers = 8;  // each holds an admin thread
+// Each event stream holds an admin thread: at most 8 + 8 of them leave
+// 8 threads for requests.
+constexpr int kAdminThreads = 24;
+constexpr size_t kMaxEventSubscribers = 8;
+constexpr size_t kMaxLiveSubscribers = 8;
+// Connections in each /api/live snapshot (the API lists up to
+// --max-connections-listed): a page shows the first ones, and a second's
+// snapshot stays small.
+constexpr size_t kMaxSnapshotConnections = 64;
 
 const char* reasonPhrase(int status) {
   switch (status) {
@@ -194,6 +201,7 @@ void AdminServer::stop() {
   stop_cv_.notify_all();
   if (sampler_.joinable()) sampler_.join();
   if (hub_) hub_->stop();  // event streams end, their threads return
+  live_.stop();
   if (!ctx_) return;
   // civetweb's accept loop looks at its stop flag only between polls of up to
   // 2 s: connections to our own port wake it, so exiting stays quick.
@@ -245,7 +253,9 @@ void AdminServer::evaluateOnce() {
   rates_.add(sample);
   if (c.workers > 0 && c.workers_answered == 0) return;
   double wall = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auto changes = board_.update(std::move(c), sample.t, uv_hrtime(), wall);
+  uint64_t now_ns = uv_hrtime();
+  auto changes = board_.update(c, sample.t, now_ns, wall);
+  publishLive(c, changes, sample.t, wall, now_ns);
   for (const auto& change : changes) {
     const findings::FindingRecord& r = change.record;
     nlohmann::json j = findings::findingJson(r);
@@ -258,6 +268,35 @@ void AdminServer::evaluateOnce() {
     }
     if (hub_) hub_->publish("finding", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
+}
+
+void AdminServer::publishLive(const CollectedStats& c, const std::vector<findings::FindingsEngine::Change>& changes,
+                              double t, double wall, uint64_t now_ns) {
+  std::vector<std::string> raised;
+  for (const auto& change : changes) {
+    if (change.raised) raised.push_back(change.record.finding.id);
+  }
+  uint64_t seq = ++live_seq_;
+  nlohmann::json point = live_points_.next(c, seq, t, wall, raised);
+  ProcessFacts process{t, GRPCSCOPE_VERSION, true};
+  auto windows = board_.windows();
+  nlohmann::json connections = connectionsJson(c, now_ns);
+  auto& listed = connections["connections"];
+  if (listed.size() > kMaxSnapshotConnections) {
+    listed.erase(listed.begin() + kMaxSnapshotConnections, listed.end());
+    connections["listed"] = kMaxSnapshotConnections;
+  }
+  std::string point_text = jsonText(point);
+  point_text.pop_back();  // the newline
+  nlohmann::json snapshot = {{"boot", live_.boot()},
+                             {"summary", summaryJson(c, process, rates_.rates(10), windows.get())},
+                             {"methods", methodsJson(c, names_, windows.get())},
+                             {"connections", std::move(connections)},
+                             {"findings", board_.findingsJson()}};
+  std::string text = jsonText(snapshot);
+  // {"boot":..., ...}: the point goes in front, already as text.
+  text = "{\"point\":" + point_text + "," + text.substr(1, text.size() - 2);
+  live_.publish(seq, std::move(point_text), std::move(text));
 }
 
 int AdminServer::handle(mg_connection* conn, void* self) { return static_cast<AdminServer*>(self)->route(conn); }
@@ -282,6 +321,18 @@ int AdminServer::route(mg_connection* conn) {
   }
   if (path == "/api/findings") {
     sendJson(conn, 200, board_.findingsJson(), head);
+    return 200;
+  }
+  if (path == "/api/live") {
+    if (!collector_) {
+      sendError(conn, 503, "measurement is off (--measure=false): no live data", head);
+      return 503;
+    }
+    if (head) {
+      send(conn, 200, "text/event-stream", "", true);
+      return 200;
+    }
+    serveLive(conn);
     return 200;
   }
   if (path == "/api/events") {
@@ -361,6 +412,43 @@ void AdminServer::serveEvents(mg_connection* conn) {
     if (mg_write(conn, out.data(), out.size()) <= 0) break;  // the subscriber went away
   }
   hub_->unsubscribe(subscriber);
+  mg_disable_keep_alive(conn);
+}
+
+void AdminServer::serveLive(mg_connection* conn) {
+  if (live_subscribers_.fetch_add(1) >= kMaxLiveSubscribers) {
+    live_subscribers_.fetch_sub(1);
+    sendError(conn, 503, "too many /api/live subscribers (at most " + std::to_string(kMaxLiveSubscribers) + ")",
+              false);
+    return;
+  }
+  const char* last_event_id = mg_get_header(conn, "Last-Event-ID");
+  std::string history;
+  LiveFeed::Latest latest = live_.catchUp(last_event_id ? last_event_id : "", &history);
+  // retry: the browser's reconnect delay (HTML Living Standard, "Server-sent events").
+  std::string out =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+      "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n"
+      ": the past minutes (history), then one snapshot a second (docs/metrics.md, /api/live)\nretry: 2000\n\n";
+  if (latest.seq > 0) {
+    std::string id = live_.eventId(latest.seq);
+    out += "id: " + id + "\nevent: history\ndata: " + history + "\n\n";
+    out += "id: " + id + "\nevent: snapshot\ndata: " + *latest.snapshot + "\n\n";
+  } else {
+    out += "event: history\ndata: " + history + "\n\n";
+  }
+  uint64_t seq = latest.seq;
+  while (mg_write(conn, out.data(), out.size()) > 0) {
+    LiveFeed::Latest next = live_.waitNewer(seq, std::chrono::seconds(15));
+    if (live_.stopped()) break;
+    if (next.seq == 0) {
+      out = ": keep-alive\n\n";
+      continue;
+    }
+    seq = next.seq;
+    out = "id: " + live_.eventId(seq) + "\nevent: snapshot\ndata: " + *next.snapshot + "\n\n";
+  }
+  live_subscribers_.fetch_sub(1);
   mg_disable_keep_alive(conn);
 }
 

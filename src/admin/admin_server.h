@@ -1,5 +1,5 @@
 // The admin HTTP endpoint (civetweb, its own threads): /metrics, the JSON
-// API, /api/events (Server-Sent Events) and /healthz. It reads statistics
+// API, /api/events and /api/live (Server-Sent Events), the page and /healthz. It reads statistics
 // only through StatsCollector (worker snapshots), so a slow or stuck admin
 // client holds an admin thread, never a relay loop.
 #pragma once
@@ -15,6 +15,8 @@
 #include <grpcscope/config.h>
 
 #include "admin/findings_board.h"
+#include "admin/live_feed.h"
+#include "admin/live_point.h"
 #include "admin/rate_tracker.h"
 #include "admin/sse_hub.h"
 #include "admin/stats_collector.h"
@@ -42,8 +44,12 @@ class AdminServer {
   static int handle(mg_connection* conn, void* self);
   int route(mg_connection* conn);
   void serveEvents(mg_connection* conn);
+  void serveLive(mg_connection* conn);
   void sampleRates();
   void evaluateOnce();
+  // The second's point and snapshot for /api/live.
+  void publishLive(const CollectedStats& c, const std::vector<findings::FindingsEngine::Change>& changes, double t,
+                   double wall, uint64_t now_ns);
   double uptime() const;
   void wakeListener() const;
 
@@ -55,6 +61,10 @@ class AdminServer {
   std::unique_ptr<SseHub> hub_;
   RateTracker rates_;
   FindingsBoard board_;
+  LiveFeed live_;
+  LivePointBuilder live_points_;          // sampler thread only
+  uint64_t live_seq_ = 0;                 // sampler thread only
+  std::atomic<size_t> live_subscribers_{0};
   mg_context* ctx_ = nullptr;
   std::string host_;  // config_.admin's host, numeric
   uint16_t bound_port_ = 0;

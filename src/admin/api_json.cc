@@ -193,6 +193,24 @@ json tcpTotals(const WorkerStats& s) {
   return j;
 }
 
+// The size histogram's buckets (non-cumulative counts, upper bounds in bytes:
+// 8 B doubling to 256 MiB, then +Inf as null), from the first to the last
+// non-empty one: at most 27 entries, whatever the peers send.
+json sizeBuckets(const Histogram& h) {
+  json out = json::array();
+  auto bounds = h.bounds();
+  size_t first = bounds.size() + 1, last = 0;
+  for (size_t i = 0; i <= bounds.size(); ++i) {
+    if (h.bucket(i) == 0) continue;
+    first = std::min(first, i);
+    last = i;
+  }
+  for (size_t i = first; i <= last && i <= bounds.size(); ++i) {
+    out.push_back({{"le", i < bounds.size() ? json(bounds[i]) : json(nullptr)}, {"count", h.bucket(i)}});
+  }
+  return out;
+}
+
 json sideJson(const MethodStats& m, int d) {
   const Histogram& h = m.message_size[d];
   return {{"messages", m.messages[d]},
@@ -201,7 +219,9 @@ json sideJson(const MethodStats& m, int d) {
           {"size_bytes",
            {{"mean", h.count() ? h.sum() / static_cast<double>(h.count()) : 0.0},
             {"p50", h.quantile(0.5)},
-            {"p99", h.quantile(0.99)}}}};
+            {"p99", h.quantile(0.99)},
+            {"max", h.sketch().max()},
+            {"buckets", sizeBuckets(h)}}}};
 }
 
 json methodJson(const std::string& name, const MethodStats& m, const DescriptorNames* names) {

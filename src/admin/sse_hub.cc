@@ -60,6 +60,13 @@ void SseHub::pump() {
     std::vector<SseEvent> shared;
     shared.reserve(events.size());
     for (auto& e : events) shared.push_back({"rpc", std::make_shared<const std::string>(std::move(e))});
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const auto& e : shared) {
+        if (recent_.size() >= kRecentCalls) recent_.pop_front();
+        recent_.push_back(e.data);
+      }
+    }
     deliver(subscribers, shared);
   }
 }
@@ -72,6 +79,11 @@ void SseHub::publish(const char* name, std::string data) {
     subscribers = subscribers_;
   }
   deliver(subscribers, {{name, std::make_shared<const std::string>(std::move(data))}});
+}
+
+std::vector<std::shared_ptr<const std::string>> SseHub::recentCalls() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return {recent_.begin(), recent_.end()};
 }
 
 void SseHub::deliver(const std::vector<std::shared_ptr<Subscriber>>& to, const std::vector<SseEvent>& events) {

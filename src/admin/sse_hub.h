@@ -34,6 +34,9 @@ class SseHub {
   };
 
   static constexpr size_t kMaxQueued = 10000;
+  // Finished calls kept for /report.html's call log (only those the pump
+  // moved: the tap records calls while someone subscribes).
+  static constexpr size_t kRecentCalls = 200;
 
   SseHub(EventTap& tap, size_t max_subscribers);
   ~SseHub();
@@ -46,6 +49,8 @@ class SseHub {
   void unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
   // Queues one event for every subscriber (any thread). name: a string literal.
   void publish(const char* name, std::string data);
+  // The last kRecentCalls `rpc` events' data, oldest first.
+  std::vector<std::shared_ptr<const std::string>> recentCalls() const;
 
  private:
   void pump();
@@ -53,8 +58,9 @@ class SseHub {
 
   EventTap& tap_;
   size_t max_subscribers_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::deque<std::shared_ptr<const std::string>> recent_;  // guarded by mutex_
   bool stopping_ = false;
   std::vector<std::shared_ptr<Subscriber>> subscribers_;
   std::thread thread_;

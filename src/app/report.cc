@@ -376,7 +376,8 @@ std::string render(const Snapshot& s, Format format) {
   switch (format) {
     case Format::kMarkdown: return renderMarkdown(s);
     case Format::kJson: return renderJson(s);
-    case Format::kText: break;
+    case Format::kText:
+    case Format::kHtml: break;  // served by the admin endpoint itself (fetchHtmlReport)
   }
   return renderText(s);
 }
@@ -393,7 +394,7 @@ ParseResult parseReportOptions(int argc, const char* const* argv, ReportOptions&
     std::string fail_on;
     std::string timeout = formatDurationMs(out.timeout_ms);
     app.add_option("--admin", admin, "Admin endpoint of the running grpcscope")->type_name("HOST:PORT")->capture_default_str();
-    app.add_option("--format", format, "Output format")->type_name("text|markdown|json")->capture_default_str();
+    app.add_option("--format", format, "Output format")->type_name("text|markdown|json|html")->capture_default_str();
     app.add_option("--fail-on", fail_on, "Exit 1 when a finding at this severity or higher is active")
         ->type_name("warning|critical");
     app.add_option("--timeout", timeout, "Per-request timeout")->type_name("DURATION")->capture_default_str();
@@ -426,9 +427,9 @@ ParseResult parseReportOptions(int argc, const char* const* argv, ReportOptions&
     } else if (format == "json") {
       out.format = Format::kJson;
     } else if (format == "html") {
-      return {false, kExitUsage, "grpcscope report: --format html is not supported yet (use text, markdown or json)"};
+      out.format = Format::kHtml;
     } else {
-      return {false, kExitUsage, oneLine("grpcscope report: --format: '" + format + "' is not text, markdown or json")};
+      return {false, kExitUsage, oneLine("grpcscope report: --format: '" + format + "' is not text, markdown, json or html")};
     }
     if (fail_on.empty()) {
       out.fail_on = FailOn::kNever;
@@ -480,8 +481,9 @@ bool numericHost(const std::string& host, std::string& out, std::string* error) 
   return true;
 }
 
-bool httpGetJson(const std::string& host, const HostPort& admin, const std::string& path, uint32_t timeout_ms,
-                 json& out, std::string* error) {
+// One GET; the body of a 200 answer, else false with *error naming why.
+bool httpGet(const std::string& host, const HostPort& admin, const std::string& path, const char* accept,
+             uint32_t timeout_ms, std::string& body, std::string* error) {
   const std::string& where = path;
   char ebuf[256] = {};
   mg_connection* conn = mg_connect_client(host.c_str(), admin.port, 0, ebuf, sizeof ebuf);
@@ -489,8 +491,8 @@ bool httpGetJson(const std::string& host, const HostPort& admin, const std::stri
     *error = std::string("connect failed: ") + (ebuf[0] ? ebuf : "no connection");
     return false;
   }
-  mg_printf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
-            path.c_str(), admin.toString().c_str());
+  mg_printf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: %s\r\nConnection: close\r\n\r\n", path.c_str(),
+            admin.toString().c_str(), accept);
   ebuf[0] = '\0';
   if (mg_get_response(conn, ebuf, sizeof ebuf, static_cast<int>(timeout_ms)) < 0) {
     *error = "no HTTP response from " + where + ": " + (ebuf[0] ? ebuf : "timed out or closed");
@@ -499,7 +501,7 @@ bool httpGetJson(const std::string& host, const HostPort& admin, const std::stri
   }
   const mg_response_info* info = mg_get_response_info(conn);
   const int status = info != nullptr ? info->status_code : 0;
-  std::string body;
+  body.clear();
   char buf[16384];
   for (;;) {
     const int n = mg_read(conn, buf, sizeof buf);
@@ -511,29 +513,46 @@ bool httpGetJson(const std::string& host, const HostPort& admin, const std::stri
     *error = "GET " + where + " answered HTTP " + std::to_string(status) + " (is this a grpcscope admin endpoint?)";
     return false;
   }
+  return true;
+}
+
+bool httpGetJson(const std::string& host, const HostPort& admin, const std::string& path, uint32_t timeout_ms,
+                 json& out, std::string* error) {
+  std::string body;
+  if (!httpGet(host, admin, path, "application/json", timeout_ms, body, error)) return false;
   out = json::parse(body, nullptr, false);
   if (out.is_discarded()) {
-    *error = "GET " + where + " did not return JSON (is this a grpcscope admin endpoint?)";
+    *error = "GET " + path + " did not return JSON (is this a grpcscope admin endpoint?)";
     return false;
   }
   return true;
 }
 
-}  // namespace
-
-bool fetchSnapshot(const HostPort& admin, uint32_t timeout_ms, Snapshot& out, std::string* error) {
+// The admin host as a numeric address (civetweb's client takes no names).
+bool adminHost(const HostPort& admin, std::string& host, std::string* error) {
   static const unsigned init = mg_init_library(0);
   (void)init;
-  std::string host;
   std::string host_text = admin.host.empty() ? "127.0.0.1" : admin.host;
   if (host_text.size() > 2 && host_text.front() == '[' && host_text.back() == ']') {
     host_text = host_text.substr(1, host_text.size() - 2);
   }
-  if (!numericHost(host_text, host, error)) return false;
+  return numericHost(host_text, host, error);
+}
+
+}  // namespace
+
+bool fetchSnapshot(const HostPort& admin, uint32_t timeout_ms, Snapshot& out, std::string* error) {
+  std::string host;
+  if (!adminHost(admin, host, error)) return false;
   return httpGetJson(host, admin, "/api/findings", timeout_ms, out.findings, error) &&
          httpGetJson(host, admin, "/api/summary", timeout_ms, out.summary, error) &&
          httpGetJson(host, admin, "/api/methods", timeout_ms, out.methods, error) &&
          httpGetJson(host, admin, "/api/connections", timeout_ms, out.connections, error);
+}
+
+bool fetchHtmlReport(const HostPort& admin, uint32_t timeout_ms, std::string& out, std::string* error) {
+  std::string host;
+  return adminHost(admin, host, error) && httpGet(host, admin, "/report.html", "text/html", timeout_ms, out, error);
 }
 
 int runReport(int argc, const char* const* argv) {
@@ -550,7 +569,16 @@ int runReport(int argc, const char* const* argv) {
                  options.admin.toString().c_str(), oneLine(error).c_str());
     return kExitUsage;
   }
-  const std::string text = render(snapshot, options.format);
+  std::string text;
+  if (options.format == Format::kHtml) {
+    if (!fetchHtmlReport(options.admin, options.timeout_ms, text, &error)) {
+      std::fprintf(stderr, "grpcscope report: cannot read the admin endpoint at %s: %s\n",
+                   options.admin.toString().c_str(), oneLine(error).c_str());
+      return kExitUsage;
+    }
+  } else {
+    text = render(snapshot, options.format);
+  }
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
   return shouldFail(snapshot.findings, options.fail_on) ? kExitFinding : 0;

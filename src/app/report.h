@@ -2,7 +2,7 @@
 // its admin endpoint (docs/configuration.md, "grpcscope report"), for CI jobs and load-test
 // logs.
 //
-//   grpcscope report [--admin HOST:PORT] [--format text|markdown|json]
+//   grpcscope report [--admin HOST:PORT] [--format text|markdown|json|html]
 //                    [--fail-on warning|critical] [--timeout DURATION]
 //
 // Exit codes: 0 report printed (and no finding at the --fail-on severity or
@@ -22,7 +22,8 @@
 
 namespace grpcscope::report {
 
-enum class Format { kText, kMarkdown, kJson };
+// kHtml: the admin endpoint's /report.html as served (the page with its data).
+enum class Format { kText, kMarkdown, kJson, kHtml };
 enum class FailOn { kNever, kWarning, kCritical };
 
 struct ReportOptions {
@@ -50,6 +51,9 @@ struct Snapshot {
   nlohmann::json methods;      // /api/methods: {"methods": [...]}
   nlohmann::json connections;  // /api/connections: {"count", "connections": [...]}
 };
+
+// HTTP GET of /report.html, the page with its data in one file.
+bool fetchHtmlReport(const HostPort& admin, uint32_t timeout_ms, std::string& out, std::string* error);
 
 // HTTP GET of the four endpoints. False with *error (no prefix) naming the
 // address and the cause when one cannot be read or is not JSON.

@@ -60,8 +60,33 @@ LiveConnectionFacts ConnectionRelay::liveFacts() const {
     }
     out.open_streams = static_cast<uint32_t>(streams_.size());
     out.pending_output = leg->transport ? leg->transport->pendingBytes() : 0;
+    if (leg->session) busiestStreams(*leg, &out);
   }
   return facts;
+}
+
+void ConnectionRelay::busiestStreams(const Leg& leg, LiveLegFacts* out) const {
+  bool down = leg.hop_ == Hop::kDownstream;
+  auto busier = [](const LiveStreamWindow& a, const LiveStreamWindow& b) {
+    return a.queued != b.queued ? a.queued > b.queued : a.send_window < b.send_window;
+  };
+  for (const auto& [id, s] : streams_) {
+    (void)id;
+    int32_t stream_id = down ? s->down_id : s->up_id;
+    if (stream_id <= 0) continue;
+    LiveStreamWindow w;
+    w.stream_id = stream_id;
+    w.send_window = std::max(0, nghttp2_session_get_stream_remote_window_size(leg.session, stream_id));
+    w.queued = down ? s->to_downstream.size() : s->to_upstream.size();
+    // Insertion into the small sorted array: at most kBusiestStreams kept.
+    size_t n = out->busiest_count;
+    size_t at = n;
+    while (at > 0 && busier(w, out->busiest[at - 1])) --at;
+    if (at >= LiveLegFacts::kBusiestStreams) continue;
+    for (size_t i = std::min(n, LiveLegFacts::kBusiestStreams - 1); i > at; --i) out->busiest[i] = out->busiest[i - 1];
+    out->busiest[at] = w;
+    if (n < LiveLegFacts::kBusiestStreams) out->busiest_count = static_cast<uint8_t>(n + 1);
+  }
 }
 
 void ConnectionRelay::start() {

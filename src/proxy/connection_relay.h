@@ -186,6 +186,8 @@ class ConnectionRelay {
   void holdFrom(Leg& from, size_t len);
   void releaseFrom(Leg& from, int32_t stream_id, size_t n);
   void returnConnectionWindow(Leg& from);
+  // liveFacts: the leg's streams with the most bytes waiting for its peer.
+  void busiestStreams(const Leg& leg, LiveLegFacts* out) const;
   void resumeTowards(Hop hop, StreamRelay& sr);
   void checkFlowBlocked();
 

@@ -103,10 +103,16 @@ std::optional<double> sampleValue(const std::vector<MetricSample>& samples, cons
   return std::nullopt;
 }
 
-EventStreamReader::EventStreamReader(const std::string& url) : url_(url) {
+EventStreamReader::EventStreamReader(const std::string& url, const std::string& last_event_id)
+    : url_(url), last_event_id_(last_event_id) {
   ensureInit();
   thread_ = std::thread([this] {
     CURL* curl = curl_easy_init();
+    curl_slist* headers = nullptr;
+    if (!last_event_id_.empty()) {
+      headers = curl_slist_append(headers, ("Last-Event-ID: " + last_event_id_).c_str());
+      curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    }
     curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &EventStreamReader::onBytes);
@@ -120,6 +126,7 @@ EventStreamReader::EventStreamReader(const std::string& url) : url_(url) {
                      });
     curl_easy_perform(curl);
     curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
   });
 }
 
@@ -140,9 +147,20 @@ size_t EventStreamReader::onBytes(char* data, size_t size, size_t n, void* p) {
     self->buffer_.erase(0, end + 2);
     std::istringstream in(block);
     std::string line;
+    SseMessage message{"message", "", nullptr};
+    bool has_data = false;
     while (std::getline(in, line)) {
-      if (line.rfind("data: ", 0) == 0) self->events_.push_back(nlohmann::json::parse(line.substr(6)));
+      if (line.rfind("data: ", 0) == 0) {
+        message.data = nlohmann::json::parse(line.substr(6));
+        self->events_.push_back(message.data);
+        has_data = true;
+      } else if (line.rfind("event: ", 0) == 0) {
+        message.name = line.substr(7);
+      } else if (line.rfind("id: ", 0) == 0) {
+        message.id = line.substr(4);
+      }
     }
+    if (has_data) self->messages_.push_back(std::move(message));
   }
   return self->stop_ ? 0 : size * n;
 }
@@ -165,6 +183,22 @@ std::vector<nlohmann::json> EventStreamReader::waitFor(size_t n, std::chrono::mi
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (events_.size() >= n || std::chrono::steady_clock::now() >= deadline) return events_;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<SseMessage> EventStreamReader::waitForNamed(const std::string& name, size_t n,
+                                                        std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      std::vector<SseMessage> named;
+      for (const auto& m : messages_) {
+        if (m.name == name) named.push_back(m);
+      }
+      if (named.size() >= n || std::chrono::steady_clock::now() >= deadline) return named;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -42,10 +42,18 @@ std::vector<MetricSample> parseExposition(const std::string& text);
 std::optional<double> sampleValue(const std::vector<MetricSample>& samples, const std::string& name,
                                   const std::map<std::string, std::string>& labels = {});
 
-// Reads /api/events on its own thread and keeps every event's JSON.
+// One Server-Sent Event as received.
+struct SseMessage {
+  std::string name;  // "message" when the event had no `event:` field
+  std::string id;    // "" when it had none
+  nlohmann::json data;
+};
+
+// Reads an event stream (/api/events, /api/live) on its own thread and keeps
+// every event's JSON. last_event_id: sent as Last-Event-ID when not empty.
 class EventStreamReader {
  public:
-  explicit EventStreamReader(const std::string& url);
+  explicit EventStreamReader(const std::string& url, const std::string& last_event_id = "");
   ~EventStreamReader();
 
   // Waits until the stream's opening comment arrived (subscribed).
@@ -53,6 +61,8 @@ class EventStreamReader {
   // Waits until at least n events arrived; returns them all.
   std::vector<nlohmann::json> waitFor(size_t n, std::chrono::milliseconds timeout);
   std::string raw() const;
+  // Waits until at least n events named `name` arrived; returns those.
+  std::vector<SseMessage> waitForNamed(const std::string& name, size_t n, std::chrono::milliseconds timeout);
 
  private:
   static size_t onBytes(char* data, size_t size, size_t n, void* self);
@@ -62,6 +72,8 @@ class EventStreamReader {
   std::string buffer_;
   std::string raw_;
   std::vector<nlohmann::json> events_;
+  std::vector<SseMessage> messages_;
+  std::string last_event_id_;
   bool connected_ = false;
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -140,7 +140,6 @@ TEST_F(ReportTest, BadFlagsExitTwo) {
   const std::vector<std::vector<std::string>> cases = {
       {"--bogus"},
       {"--format", "yaml"},
-      {"--format", "html"},
       {"--fail-on", "info"},
       {"--admin", "nonsense"},
       {"--timeout", "banana"},

@@ -162,7 +162,6 @@ TEST(ReportOptions, DefaultsAndValues) {
 
 TEST(ReportOptions, BadFlagsAreOneLineExitTwo) {
   for (const auto& args : std::vector<std::vector<std::string>>{{"--bogus"},
-                                                                {"--format", "html"},
                                                                 {"--format", "yaml"},
                                                                 {"--fail-on", "info"},
                                                                 {"--admin", "nonsense"},
