@@ -97,9 +97,15 @@ describe('panels', { skip }, () => {
   it('follows prefers-color-scheme and saves screenshots (light, dark)', () => s.run(async () => {
     const files = await s.screenshots(page);
     for (const scheme of ['light', 'dark']) {
+      const t0 = Date.now();
       await page.emulateMedia({ colorScheme: scheme });
-      await page.waitForSelector(`html[data-theme="${scheme}"]`, { state: 'attached', timeout: 3000 })
-        .catch(() => { throw new Error(`prefers-color-scheme ${scheme}: html[data-theme] is not "${scheme}"`); });
+      await page.waitForSelector(`html[data-theme="${scheme}"]`, { state: 'attached', timeout: 10000 })
+        .then(() => console.log(`theme ${scheme}: ${Date.now() - t0} ms`))
+        .catch(async () => {
+          const [theme, dark] = await page.evaluate(() => [document.documentElement.getAttribute('data-theme'),
+            matchMedia('(prefers-color-scheme: dark)').matches]);
+          throw new Error(`prefers-color-scheme ${scheme} (matchMedia dark: ${dark}): html[data-theme] is "${theme}"`);
+        });
     }
     console.log(`screenshots: ${files.join(' ')}`);
   }));
