@@ -19,6 +19,7 @@ PACKAGES=(
   prometheus libcurl4-openssl-dev
   golang-go golang-google-grpc-dev
   iproute2
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -16,6 +16,7 @@
 
 #include "admin/api_json.h"
 #include "admin/metrics_text.h"
+#include "admin/page_assets.h"
 #include "analysis/label_bounds.h"
 
 #ifndef GRPCSCOPE_VERSION
@@ -121,19 +122,12 @@ std::string bindError(const std::string& host, uint16_t port) {
   return error;
 }
 
-constexpr std::string_view kIndexPage = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>grpcscope</title></head>
-<body><h1>grpcscope admin</h1>
-<ul>
-<li><a href="/metrics">/metrics</a>: Prometheus text exposition</li>
-<li><a href="/api/summary">/api/summary</a>: totals, rates, latency</li>
-<li><a href="/api/methods">/api/methods</a>: per method, with the protobuf wire report</li>
-<li><a href="/api/connections">/api/connections</a>: live connections, both hops</li>
-<li><a href="/api/findings">/api/findings</a>: diagnoses</li>
-<li><a href="/api/events">/api/events</a>: one Server-Sent Event per finished call</li>
-<li><a href="/healthz">/healthz</a></li>
-</ul></body></html>
-)";
+// The live page's policy: scripts, styles and connections from the admin
+// origin only (nothing from a CDN, no request elsewhere); inline styles
+// because uPlot positions its elements with style attributes.
+constexpr const char* kPageSecurityHeader =
+    "Content-Security-Policy: default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'\r\n";
 
 }  // namespace
 
@@ -315,8 +309,8 @@ int AdminServer::route(mg_connection* conn) {
     send(conn, 200, "text/plain; charset=utf-8", "ok\n", head);
     return 200;
   }
-  if (path == "/") {
-    send(conn, 200, "text/html; charset=utf-8", kIndexPage, head);
+  if (const PageAsset* asset = findPageAsset(path)) {
+    send(conn, 200, asset->content_type, asset->bytes, head, path == "/" ? kPageSecurityHeader : "");
     return 200;
   }
   if (path == "/api/findings") {
