@@ -121,6 +121,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A closed stdout (the demo's tee gone at Ctrl-C) must not kill the tour
+  // before it stopped its clients.
+  signal(SIGPIPE, SIG_IGN);
   StopSignal stop;
   std::thread waiter([&] {
     int sig = 0;
