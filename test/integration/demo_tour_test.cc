@@ -135,7 +135,7 @@ TEST_F(DemoTourTest, RaisesItsFindingsOneAfterAnother) {
         }
         return all_resolved();
       },
-      scaled(115s), 250ms);
+      std::min<std::chrono::milliseconds>(scaled(115s), 200s), 250ms);  // windows are wall time, not slowed
   const double total_s = now_s();
 
   std::cout << "tour output:\n" << tour_->stdoutText() << "timeline (s since the tour started):\n";
@@ -147,15 +147,16 @@ TEST_F(DemoTourTest, RaisesItsFindingsOneAfterAnother) {
 
   ASSERT_EQ(steps.size(), 7u) << tour_->stdoutText();
   EXPECT_EQ(tour_->wait(scaled(5s)), 0) << tour_->stderrText();
+  // Rules run once a second and this test polls every 250 ms: a finding may
+  // come a few evaluations after its step ended (more in a sanitized build).
+  const double grace_s = 3.0 * slowFactor();
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& s = steps[i];
-    // The step's end as the tour lays it out; a finding may come up to 3
-    // evaluations later (rules run once a second, this test polls every 250 ms).
-    const double end_s = s.start_s + step_s;
+    const double end_s = s.start_s + step_s;  // as the tour lays it out
     for (const std::string& id : s.ids) {
       ASSERT_TRUE(raised.count(id)) << "step \"" << s.line << "\" never raised " << id;
       EXPECT_GE(raised[id], s.start_s) << id << " was active before its step \"" << s.line << "\"";
-      EXPECT_LE(raised[id], end_s + pause_s + 3) << id << " came late for its step \"" << s.line << "\"";
+      EXPECT_LE(raised[id], end_s + pause_s + grace_s) << id << " came late for its step \"" << s.line << "\"";
       if (id == "serialization.unpacked_repeated_field") {
         EXPECT_FALSE(resolved.count(id)) << id << " is cumulative: it stays";
         continue;
@@ -174,11 +175,11 @@ TEST_F(DemoTourTest, RaisesItsFindingsOneAfterAnother) {
     return Step{};
   };
   for (const char* id : {"connection.churn", "connection.max_concurrent_streams_saturated"}) {
-    EXPECT_LE(resolved[id], step_of(id).start_s + step_s + 20) << id << " lingered";
+    EXPECT_LE(resolved[id], step_of(id).start_s + step_s + 15 + grace_s) << id << " lingered";
   }
   // The prediction resolves once the refused connection is gone, before the step is over.
-  EXPECT_LE(resolved["keepalive.ping_strikes_predicted"], step_of("keepalive.ping_strikes_predicted").start_s +
-                                                              step_s + 5);
+  EXPECT_LE(resolved["keepalive.ping_strikes_predicted"],
+            step_of("keepalive.ping_strikes_predicted").start_s + step_s + grace_s);
   EXPECT_LT(raised["keepalive.ping_strikes_predicted"], raised["keepalive.too_many_pings"]);
   for (const std::string& id : others) std::cout << "also raised (not a tour finding): " << id << "\n";
 }
