@@ -29,6 +29,13 @@ for pkg in "${PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+# Node.js and npm bundle the live page at build time (cmake/page_assets.cmake).
+# Any Node 18+ with its npm will do, Debian's or another: Debian's packages
+# are installed only when there is no node or npm at all (installing Debian's
+# npm over another Node's npm breaks both).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "deps: all ${#PACKAGES[@]} packages are installed"

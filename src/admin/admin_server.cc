@@ -129,6 +129,13 @@ constexpr const char* kPageSecurityHeader =
     "Content-Security-Policy: default-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "style-src 'self' 'unsafe-inline'\r\n";
 
+// /report.html carries its script and style inline and must need no network
+// at all, wherever it is opened: nothing but the file itself is allowed.
+constexpr const char* kReportHeaders =
+    "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data:\r\n"
+    "Content-Disposition: inline; filename=\"grpcscope-report.html\"\r\n";
+
 }  // namespace
 
 AdminServer::AdminServer(const Config& config, const StatsCollector* collector, EventTap* tap,
@@ -313,6 +320,10 @@ int AdminServer::route(mg_connection* conn) {
     send(conn, 200, asset->content_type, asset->bytes, head, path == "/" ? kPageSecurityHeader : "");
     return 200;
   }
+  if (path == "/report.html") {
+    send(conn, 200, "text/html; charset=utf-8", reportHtml(reportData()), head, kReportHeaders);
+    return 200;
+  }
   if (path == "/api/findings") {
     sendJson(conn, 200, board_.findingsJson(), head);
     return 200;
@@ -407,6 +418,23 @@ void AdminServer::serveEvents(mg_connection* conn) {
   }
   hub_->unsubscribe(subscriber);
   mg_disable_keep_alive(conn);
+}
+
+std::string AdminServer::reportData() const {
+  // {"boot", "points", "snapshot", "calls"} (docs/metrics.md, "/api/live").
+  std::string data = live_.reportPrefix();
+  if (data.empty()) data = "{\"boot\":\"" + live_.boot() + "\",\"points\":[],\"snapshot\":null";
+  data += ",\"calls\":[";
+  if (hub_) {
+    bool first = true;
+    for (const auto& call : hub_->recentCalls()) {
+      if (!first) data += ',';
+      data += *call;
+      first = false;
+    }
+  }
+  data += "]}";
+  return data;
 }
 
 void AdminServer::serveLive(mg_connection* conn) {

@@ -45,6 +45,7 @@ class AdminServer {
   int route(mg_connection* conn);
   void serveEvents(mg_connection* conn);
   void serveLive(mg_connection* conn);
+  std::string reportData() const;  // the JSON inside /report.html
   void sampleRates();
   void evaluateOnce();
   // The second's point and snapshot for /api/live.
