@@ -60,9 +60,13 @@ function drawWindowUpdates(u) {
   if (!wus) return;
   const { ctx, bbox } = u;
   const pr = devicePixelRatio || 1;
+  // Tick heights follow the count against the window's busiest second, so
+  // a steady cadence reads as an even comb and a burst or a pause stands out.
+  let most = 0;
+  for (const n of wus) if (n > most) most = n;
   ctx.save();
-  ctx.strokeStyle = chartColors().series[5];
-  ctx.lineWidth = 1.5 * pr;
+  ctx.strokeStyle = alpha(chartColors().series[5], 0.8);
+  ctx.lineWidth = Math.max(1, Math.min(1.5 * pr, (bbox.width / Math.max(1, xs.length)) * 0.6));
   ctx.beginPath();
   const bottom = bbox.top + bbox.height;
   for (let i = 0; i < xs.length; i++) {
@@ -70,7 +74,7 @@ function drawWindowUpdates(u) {
     if (!(n > 0)) continue;
     const px = xToPx(u, xs[i]);
     if (px == null) continue;
-    const len = (4 + 3 * Math.min(4, Math.log2(1 + n))) * pr;
+    const len = (2 + 10 * (n / most)) * pr;
     ctx.moveTo(px, bottom);
     ctx.lineTo(px, bottom - len);
   }
@@ -126,7 +130,7 @@ export function createFlowPanel(root) {
     class: "gs-marks-legend",
     text: "send windows of the connection and of its busiest streams (s1..s4, #stream id), bytes in flight (TCP) "
       + "against them and the BDP (throughput × RTT); shaded: seconds stalled on the peer's window; "
-      + "ticks at the bottom: WINDOW_UPDATEs received",
+      + "ticks at the bottom: WINDOW_UPDATEs received (taller for more)",
   }, root);
   const list = h("div", { class: "gs-flow-list" }, root);
   const empty = h("div", { class: "gs-chart-empty", text: "no connection has carried data yet" }, root);
