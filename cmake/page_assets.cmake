@@ -25,8 +25,9 @@ if(NOT GRPCSCOPE_NODE OR NOT GRPCSCOPE_NPM)
 endif()
 execute_process(COMMAND ${GRPCSCOPE_NODE} --version OUTPUT_VARIABLE _page_node_version
                 OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _page_node_rc)
+string(REGEX MATCH "^[^\n]*" _page_node_version "${_page_node_version}")
 string(REGEX MATCH "^v([0-9]+)" _page_node_major "${_page_node_version}")
-if(NOT _page_node_rc EQUAL 0 OR CMAKE_MATCH_1 LESS 18)
+if(NOT _page_node_rc EQUAL 0 OR NOT _page_node_major OR CMAKE_MATCH_1 LESS 18)
   message(FATAL_ERROR "grpcscope's live page needs Node.js 18 or later (${GRPCSCOPE_NODE} is "
                       "'${_page_node_version}'): install Node.js 18+ and npm: scripts/deps.sh does")
 endif()

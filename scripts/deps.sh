@@ -29,16 +29,17 @@ for pkg in "${PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
-# Node.js and npm bundle the live page at build time (cmake/page_assets.cmake).
-# Any Node 18+ with its npm will do, Debian's or another: Debian's packages
-# are installed only when there is no node or npm at all (installing Debian's
-# npm over another Node's npm breaks both).
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+# Node.js 18+ and npm bundle the live page at build time (cmake/page_assets.cmake)
+# and run the browser tests. Checked as commands, not packages: a Node.js from
+# elsewhere (NodeSource's nodejs carries its own npm) serves as well, and
+# Debian's npm package would conflict with it.
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+if ! command -v npm >/dev/null 2>&1 || [[ "$node_major" -lt 18 ]]; then
   missing+=(nodejs npm)
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "deps: all ${#PACKAGES[@]} packages are installed"
+  echo "deps: all ${#PACKAGES[@]} packages are installed, and Node.js $node_major with npm"
   exit 0
 fi
 

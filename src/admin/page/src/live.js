@@ -7,7 +7,7 @@
 // EventSource reconnects by itself after a network error (the server's
 // `retry: 2000`), but gives up for good on an HTTP error status (say 503:
 // too many subscribers) or a wrong content type: then a new one is made
-// after a pause. With `silenceMs`, a stream that says nothing for that long
+// after a pause (2 s, doubling up to 10 s). With `silenceMs`, a stream that says nothing for that long
 // (/api/live sends a snapshot every second) is taken as dead and reopened.
 
 const RETRY_MS = 2000;
@@ -38,7 +38,7 @@ export function openStream(url, events, handlers, silenceMs = 0) {
     clearTimeout(retry);
     if (closed) return;
     retry = setTimeout(open, delay);
-    delay = Math.min(delay * 2, 30000);
+    delay = Math.min(delay * 2, 10000);
   }
 
   function open() {
@@ -52,8 +52,10 @@ export function openStream(url, events, handlers, silenceMs = 0) {
     };
     es.onerror = () => {
       if (handlers.onState) handlers.onState("disconnected");
+      // CONNECTING: the browser retries by itself (every `retry` ms), and
+      // the silence watchdog must not add a longer pause of its own.
+      clearTimeout(watchdog);
       if (es && es.readyState === EventSource.CLOSED) reopen();
-      // else the browser retries by itself (readyState CONNECTING)
     };
     // Comments (": keep-alive") do not reach script; any event does.
     es.onmessage = () => arm();

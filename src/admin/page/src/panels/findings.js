@@ -8,6 +8,7 @@ import { fmtBytes, fmtClock, fmtRate, fmtSeconds, fmtShare } from "../format.js"
 import { findingKey } from "../store.js";
 
 const MAX_RESOLVED = 8;
+const OPEN_ACTIVE = 3; // the first active findings show their evidence; the rest fold it (the page stays short)
 
 export function createFindingsPanel(section, { highlight }) {
   const list = section.querySelector("ol.findings");
@@ -41,9 +42,10 @@ export function createFindingsPanel(section, { highlight }) {
     for (const li of list.children) li.classList.toggle("selected", li.dataset.key === selected);
   }
 
-  function item(f) {
+  function item(f, index) {
     const key = findingKey(f);
     const active = !!f.active;
+    const openByDefault = active && index < OPEN_ACTIVE;
     const target = targetOf(f);
     const where = [];
     if (target.method) where.push(`method ${target.method}`);
@@ -53,8 +55,8 @@ export function createFindingsPanel(section, { highlight }) {
     const scopeText = Object.entries(f.scope || {})
       .map(([k, v]) => `${k} ${v}`)
       .join(" · ");
-    // Active findings show their evidence, resolved ones fold it, unless the user chose.
-    const open = toggled.has(key) ? toggled.get(key) : active;
+    // The first active findings show their evidence, the others fold it, unless the user chose.
+    const open = toggled.has(key) ? toggled.get(key) : openByDefault;
     const details = h(
       "details",
       { class: "more", open: open || null },
@@ -63,7 +65,7 @@ export function createFindingsPanel(section, { highlight }) {
       f.recommendation ? h("p", { class: "fix" }, h("strong", { text: "Fix: " }), f.recommendation) : null,
     );
     details.addEventListener("toggle", () => {
-      if (details.open === active) toggled.delete(key);
+      if (details.open === openByDefault) toggled.delete(key);
       else toggled.set(key, details.open);
     });
     const li = h(
@@ -115,7 +117,7 @@ export function createFindingsPanel(section, { highlight }) {
       current = active.concat(resolved);
       const keys = new Set(current.map(findingKey));
       for (const key of toggled.keys()) if (!keys.has(key)) toggled.delete(key);
-      const items = current.map(item);
+      const items = current.map((f, i) => item(f, i));
       const hidden = all.length - current.length;
       if (hidden > 0) items.push(h("li", { class: "more-resolved", text: `and ${hidden} more resolved (/api/findings)` }));
       list.replaceChildren(...items);
@@ -146,6 +148,7 @@ export function evidenceValue(key, v) {
   if (typeof v === "object") return JSON.stringify(v);
   if (typeof v !== "number") return String(v);
   if (/_share$/.test(key)) return fmtShare(v);
+  if (/(^|_)bytes_per_s$/.test(key)) return fmtBytes(v) + "/s";
   if (/_per_s$/.test(key)) return fmtRate(v) + "/s";
   if (/_bytes$/.test(key) || /_bytes_/.test(key)) return fmtBytes(v);
   if (/_s$/.test(key) || /_s_/.test(key)) return fmtSeconds(v);
