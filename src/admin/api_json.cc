@@ -140,6 +140,7 @@ json legJson(const LegView& leg, const LiveLegFacts& live, uint64_t now_ns) {
        {{"send_window", live.remote_window},
         {"receive_window", live.local_window},
         {"pending_output_bytes", live.pending_output}}},
+      {"active_streams", live.open_streams},
       {"data_bytes", {{"received", leg.data_bytes[0]}, {"sent", leg.data_bytes[1]}}},
       {"window_updates",
        {{"received", leg.window_updates[0]},
@@ -171,6 +172,11 @@ json legJson(const LegView& leg, const LiveLegFacts& live, uint64_t now_ns) {
       {"tcp", tcpJson(leg.tcp)},
   };
   if (leg.setup_ns) j["setup_s"] = secs(leg.setup_ns);
+  // Since the leg's transport was up (accepted; upstream: connected), like the TLS phases.
+  if (leg.first_headers_ns >= leg.opened_ns && leg.first_headers_ns) {
+    j["first_headers_s"] = secs(leg.first_headers_ns - leg.opened_ns);
+  }
+  if (leg.first_data_ns >= leg.opened_ns && leg.first_data_ns) j["first_data_s"] = secs(leg.first_data_ns - leg.opened_ns);
   if (leg.dns_ns) j["dns_s"] = secs(leg.dns_ns);
   if (leg.closed) j["close"] = {{"reason", leg.close_reason}, {"detail", leg.close_detail}};
   return j;

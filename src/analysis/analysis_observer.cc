@@ -322,6 +322,7 @@ void AnalysisObserver::onHeaders(const HeadersEvent& ev) {
   Conn* cn = conn(ev.conn.id);
   if (cn) {
     cn->view.legs[h].frames_since_ping = true;
+    if (cn->view.legs[h].first_headers_ns == 0) cn->view.legs[h].first_headers_ns = ev.at_ns;
     // The server's HEADERS reset its ping strikes.
     if (ev.conn.hop == Hop::kUpstream && ev.direction == Direction::kReceived) {
       cn->view.legs[kDown].server_frames_since_ping = true;
@@ -383,6 +384,7 @@ void AnalysisObserver::onData(const DataEvent& ev) {
     LegView& leg = cn->view.legs[h];
     leg.data_bytes[d] += ev.length;
     leg.frames_since_ping = true;
+    if (leg.first_data_ns == 0) leg.first_data_ns = ev.at_ns;
     if (ev.direction == Direction::kSent) {
       if (leg.last_data_sent_ns && ev.at_ns > leg.last_data_sent_ns) {
         uint64_t gap = ev.at_ns - leg.last_data_sent_ns;

@@ -88,6 +88,9 @@ struct LegView {
   // Upstream: phase one of the server's graceful GOAWAY (gRFC A9), and phase two after it.
   uint64_t goaway_notice_ns = 0;
   bool goaway_final_after_notice = false;
+  // The first HEADERS and DATA frames on this leg, either way (the page's
+  // TLS waterfall ends with them; 0: none yet).
+  uint64_t first_headers_ns = 0, first_data_ns = 0;
 };
 
 struct ConnectionView {
