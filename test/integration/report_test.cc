@@ -119,6 +119,30 @@ TEST_F(ReportTest, JsonHasTheFourEndpoints) {
   EXPECT_TRUE(j["connections"].contains("connections"));
 }
 
+TEST_F(ReportTest, HtmlIsTheSelfContainedPageWithItsData) {
+  std::this_thread::sleep_for(scaled(std::chrono::milliseconds(2500)));  // a few one-second points
+  RunResult r = report({"--admin", admin(), "--format", "html"});
+  ASSERT_EQ(r.status, 0) << r.err << r.out.substr(0, 500);
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_EQ(r.out.rfind("<!doctype html>", 0), 0u) << r.out.substr(0, 200);
+  EXPECT_NE(r.out.find("</html>"), std::string::npos);
+  // Self-contained: the bundle inline, nothing loaded from anywhere.
+  EXPECT_EQ(r.out.find("src=\""), std::string::npos);
+  EXPECT_EQ(r.out.find("href=\"/assets"), std::string::npos);
+  const std::string open = "<script id=\"gs-data\" type=\"application/json\">";
+  size_t at = r.out.find(open);
+  ASSERT_NE(at, std::string::npos) << r.out.substr(0, 2000);
+  size_t end = r.out.find("</script>", at);
+  ASSERT_NE(end, std::string::npos);
+  nlohmann::json data = nlohmann::json::parse(r.out.substr(at + open.size(), end - at - open.size()), nullptr, false);
+  ASSERT_FALSE(data.is_discarded());
+  EXPECT_EQ(data["boot"].get<std::string>().size(), 16u);
+  EXPECT_GE(data["points"].size(), 2u);
+  EXPECT_EQ(data["snapshot"]["summary"]["rpcs"]["finished"], 10);
+  EXPECT_EQ(data["snapshot"]["methods"]["methods"][0]["method"], "grpcscope.test.Echo/Unary");
+  EXPECT_TRUE(data["calls"].is_array());
+}
+
 TEST_F(ReportTest, FailOnWithoutActiveFindingExitsZero) {
   for (const char* severity : {"warning", "critical"}) {
     RunResult r = report({"--admin", admin(), "--fail-on", severity});
