@@ -328,28 +328,21 @@ int AdminServer::route(mg_connection* conn) {
     sendJson(conn, 200, board_.findingsJson(), head);
     return 200;
   }
-  if (path == "/api/live") {
-    if (!collector_) {
-      sendError(conn, 503, "measurement is off (--measure=false): no live data", head);
+  // The two event streams: 503 without measurement, headers only for HEAD.
+  if (path == "/api/live" || path == "/api/events") {
+    bool live = path == "/api/live";
+    if (live ? !collector_ : !hub_) {
+      sendError(conn, 503, std::string("measurement is off (--measure=false): no ") + (live ? "live data" : "events"),
+                head);
       return 503;
     }
     if (head) {
       send(conn, 200, "text/event-stream", "", true);
-      return 200;
+    } else if (live) {
+      serveLive(conn);
+    } else {
+      serveEvents(conn);
     }
-    serveLive(conn);
-    return 200;
-  }
-  if (path == "/api/events") {
-    if (!hub_) {
-      sendError(conn, 503, "measurement is off (--measure=false): no events", head);
-      return 503;
-    }
-    if (head) {
-      send(conn, 200, "text/event-stream", "", true);
-      return 200;
-    }
-    serveEvents(conn);
     return 200;
   }
   bool metrics = path == "/metrics";
